@@ -1,0 +1,59 @@
+"""The answer model: what the matcher decided about one question, ready to render."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.knowledge import Fact
+
+# answer: facts answer the question. abstain: the knowledge does not say.
+# greeting / help: small talk, answered with an introduction. empty: nothing was asked.
+AnswerKind = Literal["answer", "abstain", "greeting", "help", "empty"]
+
+
+class ScoredFact(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    fact: Fact
+    score: float
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    question: str
+    kind: AnswerKind
+    confidence: float
+    # The answering facts, best first; empty unless kind == "answer".
+    facts: list[ScoredFact]
+    # Ranked candidates whatever the decision (for evaluation and suggestions).
+    candidates: list[ScoredFact]
+    # Close questions the knowledge can answer, offered when abstaining.
+    suggestions: list[str]
+
+    @property
+    def answered(self) -> bool:
+        return self.kind == "answer"
+
+    def to_json(self) -> dict[str, object]:
+        """The ``ask --json`` record."""
+        return {
+            "question": self.question,
+            "answered": self.answered,
+            "kind": self.kind,
+            "confidence": round(self.confidence, 4),
+            "facts": [
+                {
+                    "id": item.fact.id,
+                    "article": item.fact.article_id,
+                    "text": item.fact.text,
+                    "start": item.fact.start,
+                    "end": item.fact.end,
+                    "score": round(item.score, 4),
+                }
+                for item in self.facts
+            ],
+            "suggestions": self.suggestions,
+        }

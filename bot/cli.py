@@ -1,0 +1,165 @@
+"""The command line, ``python -m bot`` or ``qabot``: chat, ask, facts, eval, check.
+
+Configuration and knowledge problems end with one line on standard error and exit code
+2, never a traceback. Nothing here imports discord.py, so the command line starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.knowledge import Knowledge, KnowledgeError, load_knowledge
+from bot.settings import Settings, SettingsError, load_settings
+
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--knowledge",
+        metavar="DIR",
+        type=Path,
+        help="knowledge folder (setting QABOT_KNOWLEDGE_DIR, default knowledge/)",
+    )
+
+    parser = argparse.ArgumentParser(
+        prog="qabot", description="Answers questions about news articles, quoting its sources.", parents=[common]
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("chat", parents=[common], help="talk to the bot in this terminal (the default)")
+
+    ask = commands.add_parser(
+        "ask", parents=[common], help="answer questions once; with none, read one per line from standard input"
+    )
+    ask.add_argument("questions", nargs="*", metavar="QUESTION")
+    ask.add_argument("--json", action="store_true", help="one JSON object per question")
+
+    facts = commands.add_parser("facts", parents=[common], help="list the fact base with ids")
+    facts.add_argument("--article", metavar="ID", help="only this article")
+
+    evaluate = commands.add_parser("eval", parents=[common], help="score a benchmark file (JSON Lines)")
+    evaluate.add_argument("file", type=Path, metavar="FILE.jsonl")
+    evaluate.add_argument("--predictions", type=Path, metavar="OUT.jsonl", help="write one prediction per question")
+    evaluate.add_argument("--threshold", type=float, help="confidence needed to answer (default: the setting)")
+    evaluate.add_argument("--sweep", action="store_true", help="also show the trade-off at thresholds 0.1 to 0.9")
+
+    commands.add_parser("check", parents=[common], help="validate settings and knowledge")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, object] = {}
+    if args.knowledge is not None:
+        overrides["knowledge_dir"] = args.knowledge
+    return load_settings(**overrides)
+
+
+def _knowledge(settings: Settings) -> Knowledge:
+    return load_knowledge(settings.knowledge_dir)
+
+
+def _matcher(settings: Settings, knowledge: Knowledge):  # type: ignore[no-untyped-def]
+    from bot.matcher import Matcher
+
+    return Matcher(
+        knowledge,
+        threshold=settings.answer_threshold,
+        max_facts=settings.max_facts,
+        max_suggestions=settings.max_suggestions,
+    )
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from bot.chat import run_chat
+
+    settings = _settings(args)
+    knowledge = _knowledge(settings)
+    return run_chat(knowledge, _matcher(settings, knowledge))
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from bot.render import render_text
+
+    settings = _settings(args)
+    knowledge = _knowledge(settings)
+    matcher = _matcher(settings, knowledge)
+    questions = args.questions or (line.rstrip("\n") for line in sys.stdin)
+    for question in questions:
+        if not args.questions and not question.strip():
+            continue
+        answer = matcher.answer(question)
+        if args.json:
+            print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+        else:
+            print(render_text(answer, knowledge, color=sys.stdout.isatty()) + "\n", flush=True)
+    return 0
+
+
+def cmd_facts(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    knowledge = _knowledge(settings)
+    if args.article and args.article not in knowledge.articles:
+        known = ", ".join(sorted(knowledge.articles))
+        raise KnowledgeError(f"no article '{args.article}' in {settings.knowledge_dir} (known: {known})")
+    for article in knowledge.articles.values():
+        if args.article and article.id != args.article:
+            continue
+        print(f"# {article.id}: {article.citation()}")
+        for fact in knowledge.facts_of(article.id):
+            kind = " (caption)" if fact.kind == "caption" else ""
+            print(f"{fact.id}{kind} [{fact.start}:{fact.end}] {fact.text}")
+        print()
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from bot.evaluate import format_scores, format_sweep, predict, read_records, score, sweep, write_predictions
+
+    settings = _settings(args)
+    aliases = _knowledge(settings).aliases
+    threshold = settings.answer_threshold if args.threshold is None else args.threshold
+    if not 0.0 <= threshold <= 1.0:
+        raise SettingsError("--threshold must be between 0 and 1")
+    records = list(read_records(args.file))
+    predictions, latencies = predict(records, aliases, threshold)
+    if args.predictions:
+        write_predictions(args.predictions, predictions)
+    print(format_scores(args.file.name, score(records, predictions, latencies)))
+    if args.sweep:
+        print(format_sweep(sweep(records, predictions, [round(0.1 * step, 1) for step in range(1, 10)])))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    knowledge = _knowledge(settings)
+    print(f"settings: ok (knowledge {settings.knowledge_dir}, threshold {settings.answer_threshold})")
+    print(f"discord token: {'set' if settings.discord_token else 'not set'}")
+    for article in knowledge.articles.values():
+        count = len(knowledge.facts_of(article.id))
+        print(f"article {article.id}: {count} facts, {article.citation()}")
+    counts = f"{len(knowledge.articles)} articles, {len(knowledge.facts)} facts, {len(knowledge.aliases)} alias groups"
+    print(f"knowledge: ok ({counts})")
+    return 0
+
+
+_COMMANDS = {"chat": cmd_chat, "ask": cmd_ask, "facts": cmd_facts, "eval": cmd_eval, "check": cmd_check}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command = _COMMANDS[args.command or "chat"]
+    try:
+        return command(args)
+    except (KnowledgeError, SettingsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        return 130

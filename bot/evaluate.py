@@ -1,0 +1,190 @@
+"""The benchmark harness behind ``python -m bot eval``.
+
+Reads the JSON Lines format of ``shared/eval/README.md``: one record per article with
+its raw ``context`` and questions. Each context is parsed by the same code as a file in
+``knowledge/``, each question is answered without looking at its answers, and, when
+answers are present, the predictions are scored afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from bot.knowledge import AliasGroup, Knowledge, KnowledgeError, parse_article
+from bot.matcher import Matcher
+
+
+class EvalAnswer(BaseModel):
+    text: str
+    start: int
+
+
+class EvalQuestion(BaseModel):
+    id: str
+    question: str
+    answerable: bool | None = None
+    answers: list[EvalAnswer] = []
+
+
+class EvalRecord(BaseModel):
+    id: str
+    title: str = ""
+    source: str = ""
+    context: str
+    questions: list[EvalQuestion]
+
+
+class Prediction(BaseModel):
+    article_id: str
+    question_id: str
+    answered: bool
+    confidence: float
+    facts: list[dict[str, object]]
+
+
+class Scores(BaseModel):
+    questions: int
+    answerable: int
+    unanswerable: int
+    answerable_correct: float | None
+    unanswerable_abstained: float | None
+    balanced: float | None
+    ranking_top1: float | None
+    latency_p50_ms: float
+    latency_p99_ms: float
+
+
+def read_records(path: Path) -> Iterator[EvalRecord]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KnowledgeError(f"{path}: cannot be read ({exc})") from None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield EvalRecord.model_validate_json(line)
+        except ValidationError as exc:
+            raise KnowledgeError(f"{path}:{number}: not a benchmark record ({exc.error_count()} problem(s))") from None
+
+
+def predict(
+    records: Iterable[EvalRecord], aliases: tuple[AliasGroup, ...], threshold: float
+) -> tuple[list[Prediction], list[float]]:
+    """Answer every question; the answers in the records are never read here."""
+    predictions: list[Prediction] = []
+    latencies: list[float] = []
+    for record in records:
+        article, facts = parse_article(record.id, record.context)
+        matcher = Matcher(
+            Knowledge(articles={article.id: article}, facts=tuple(facts), aliases=aliases), threshold=threshold
+        )
+        for question in record.questions:
+            started = time.perf_counter()
+            answer = matcher.answer(question.question)
+            latencies.append((time.perf_counter() - started) * 1000.0)
+            predictions.append(
+                Prediction(
+                    article_id=record.id,
+                    question_id=question.id,
+                    answered=answer.answered,
+                    confidence=round(answer.confidence, 4),
+                    facts=[
+                        {"start": item.fact.start, "end": item.fact.end, "text": item.fact.text, "score": item.score}
+                        for item in answer.candidates
+                    ],
+                )
+            )
+    return predictions, latencies
+
+
+def _correct(prediction: Prediction, question: EvalQuestion) -> bool:
+    if not prediction.facts:
+        return False
+    top = prediction.facts[0]
+    start, end = int(top["start"]), int(top["end"])  # type: ignore[call-overload]
+    return any(start < answer.start + len(answer.text) and answer.start < end for answer in question.answers)
+
+
+def score(records: list[EvalRecord], predictions: list[Prediction], latencies: list[float]) -> Scores:
+    by_id = {(p.article_id, p.question_id): p for p in predictions}
+    answered_right = ranked_right = abstained = answerable = unanswerable = 0
+    for record in records:
+        for question in record.questions:
+            prediction = by_id[(record.id, question.id)]
+            if question.answerable:
+                answerable += 1
+                right = _correct(prediction, question)
+                ranked_right += right
+                answered_right += right and prediction.answered
+            elif question.answerable is False:
+                unanswerable += 1
+                abstained += not prediction.answered
+    ac = answered_right / answerable if answerable else None
+    ua = abstained / unanswerable if unanswerable else None
+    ordered = sorted(latencies) or [0.0]
+    return Scores(
+        questions=len(predictions),
+        answerable=answerable,
+        unanswerable=unanswerable,
+        answerable_correct=ac,
+        unanswerable_abstained=ua,
+        balanced=(ac + ua) / 2 if ac is not None and ua is not None else None,
+        ranking_top1=ranked_right / answerable if answerable else None,
+        latency_p50_ms=statistics.median(ordered),
+        latency_p99_ms=ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))],
+    )
+
+
+def sweep(
+    records: list[EvalRecord], predictions: list[Prediction], thresholds: list[float]
+) -> list[tuple[float, Scores]]:
+    """Scores as if each threshold had been the setting (small talk stays unanswered)."""
+    rows = []
+    for threshold in thresholds:
+        moved = [
+            p.model_copy(update={"answered": p.answered or (bool(p.facts) and p.confidence >= threshold)})
+            if p.confidence >= threshold
+            else p.model_copy(update={"answered": False})
+            for p in predictions
+        ]
+        rows.append((threshold, score(records, moved, [0.0])))
+    return rows
+
+
+def format_sweep(rows: list[tuple[float, Scores]]) -> str:
+    lines = ["threshold  answerable-correct  unanswerable-abstained  balanced"]
+    for threshold, s in rows:
+        lines.append(
+            f"{threshold:9.2f}  {s.answerable_correct or 0:18.3f}  {s.unanswerable_abstained or 0:22.3f}  {s.balanced or 0:8.3f}"
+        )
+    return "\n".join(lines)
+
+
+def write_predictions(path: Path, predictions: list[Prediction]) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for prediction in predictions:
+            out.write(json.dumps(prediction.model_dump(), ensure_ascii=False) + "\n")
+
+
+def format_scores(name: str, scores: Scores) -> str:
+    def show(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.3f}"
+
+    return "\n".join(
+        [
+            f"{name}: {scores.questions} questions "
+            f"({scores.answerable} answerable, {scores.unanswerable} unanswerable)",
+            f"answerable-correct     {show(scores.answerable_correct)}",
+            f"unanswerable-abstained {show(scores.unanswerable_abstained)}",
+            f"balanced               {show(scores.balanced)}",
+            f"ranking top-1          {show(scores.ranking_top1)}",
+            f"latency p50/p99        {scores.latency_p50_ms:.2f} / {scores.latency_p99_ms:.2f} ms",
+        ]
+    )

@@ -1,0 +1,286 @@
+"""The knowledge folder: articles on disk, parsed into facts with exact spans.
+
+An article is a UTF-8 ``.txt`` file with an optional ``<id>.meta.toml`` beside it
+(title, outlet, published, url). Paragraphs are separated by blank lines; sentences are
+found by syntok; an opening photo caption becomes a ``caption`` fact; a dateline such as
+``TOKYO (Kyodo) —`` is moved to the article's metadata; a trailing line that only names
+a site is attribution, not a fact. ``aliases.toml`` in the folder holds the curated term
+equivalences. Every problem is raised as :class:`KnowledgeError` naming the file.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot import text as textmod
+
+ALIASES_FILE = "aliases.toml"
+META_SUFFIX = ".meta.toml"
+# Larger files are refused: a news article is a few kilobytes, and a huge file is far
+# more likely a mistake (a log, a dump) than something to answer questions from.
+MAX_ARTICLE_BYTES = 5_000_000
+
+
+class KnowledgeError(Exception):
+    """The knowledge folder cannot be used; the message names the file and the problem."""
+
+
+class ArticleMeta(BaseModel):
+    """What a ``<id>.meta.toml`` file may say; unknown stays empty."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str = ""
+    outlet: str = ""
+    published: str = ""
+    url: str = ""
+
+
+class Article(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    title: str
+    outlet: str = ""
+    published: str = ""
+    url: str = ""
+    dateline: str = ""
+    attribution: str = ""
+    path: str = ""
+    text: str = Field(repr=False)
+
+    def citation(self) -> str:
+        """One line naming the article: title, outlet, date and link where known."""
+        parts = [self.title]
+        parts += [part for part in (self.outlet, self.published) if part]
+        line = ", ".join(parts)
+        return f"{line} <{self.url}>" if self.url else line
+
+
+class Fact(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    article_id: str
+    paragraph: int
+    sentence: int
+    kind: Literal["sentence", "caption"]
+    start: int
+    end: int
+    text: str
+    norm: str
+
+
+class AliasGroup(BaseModel):
+    """Phrases that name the same thing (``same``) or closely related things (``related``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    phrases: tuple[str, ...]
+    related: bool = False
+
+
+class Knowledge(BaseModel):
+    """Everything loaded from one knowledge folder."""
+
+    model_config = ConfigDict(frozen=True)
+
+    articles: dict[str, Article]
+    facts: tuple[Fact, ...]
+    aliases: tuple[AliasGroup, ...] = ()
+
+    def facts_of(self, article_id: str) -> list[Fact]:
+        return [fact for fact in self.facts if fact.article_id == article_id]
+
+
+_PARAGRAPH = re.compile(r"(?:^[ \t]*\S[^\n]*(?:\n|\Z))+", re.MULTILINE)
+_CREDIT = re.compile(r"\s*\(([^()\n]{1,60})\)\s*$")
+_PHOTO_WORDS = re.compile(r"\b(?:photo|photograph|picture|pictured|image|shows|file photo)\b", re.I)
+# "TOKYO (Kyodo) —", "WASHINGTON (AP) -", "SEOUL, South Korea (Reuters) --"
+_DATELINE = re.compile(
+    r"^(?P<dateline>[A-Z][A-Z.'\- ]{1,40}(?:,\s*[A-Z][\w. ]{1,40})?(?:\s*\([^()\n]{1,40}\))?)"
+    r"\s*(?:—|–|--?)\s+"
+)
+_SENTENCE_END = (".", "!", "?", '"', "\u201d", "'", "\u2019", ")")
+
+
+def _paragraphs(raw: str) -> Iterator[tuple[int, int]]:
+    for match in _PARAGRAPH.finditer(raw):
+        start, end = match.start(), match.end()
+        chunk = raw[start:end]
+        start += len(chunk) - len(chunk.lstrip())
+        end -= len(chunk) - len(chunk.rstrip())
+        if end > start:
+            yield start, end
+
+
+def _sentences(raw: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentence spans inside ``raw[start:end]``, found by syntok."""
+    from syntok import segmenter
+
+    chunk = raw[start:end]
+    starts = [sentence[0].offset for paragraph in segmenter.analyze(chunk) for sentence in paragraph if sentence]
+    spans = []
+    for index, offset in enumerate(starts):
+        stop = starts[index + 1] if index + 1 < len(starts) else len(chunk)
+        piece = chunk[offset:stop].rstrip()
+        # syntok's token offset points at the word; keep an opening quote or bracket.
+        lead = offset
+        while lead > 0 and chunk[lead - 1] in "\"'\u201c\u2018([" and (index == 0 or lead - 1 >= starts[index - 1]):
+            lead -= 1
+        if piece:
+            spans.append((start + lead, start + offset + len(piece)))
+    return spans
+
+
+def _is_attribution(line: str) -> bool:
+    """A last paragraph that only names a site or outlet ("AloJapan.com")."""
+    words = line.split()
+    return "\n" not in line and 0 < len(words) <= 5 and not line.endswith(_SENTENCE_END)
+
+
+def parse_article(
+    article_id: str, raw: str, meta: ArticleMeta | None = None, path: str = ""
+) -> tuple[Article, list[Fact]]:
+    """Split one article's raw text into its :class:`Article` and :class:`Fact` list."""
+    meta = meta or ArticleMeta()
+    paragraphs = list(_paragraphs(raw))
+    attribution = ""
+    if len(paragraphs) > 1 and _is_attribution(raw[slice(*paragraphs[-1])]):
+        attribution = raw[slice(*paragraphs[-1])]
+        paragraphs.pop()
+
+    facts: list[Fact] = []
+    dateline = ""
+    body_seen = False
+    for number, (start, end) in enumerate(paragraphs, start=1):
+        chunk = raw[start:end]
+        credit = _CREDIT.search(chunk)
+        if number == 1 and credit and _PHOTO_WORDS.search(chunk) and len(paragraphs) > 1:
+            stop = start + credit.start()
+            facts.append(_fact(article_id, raw, number, 1, "caption", start, stop))
+            continue
+        if not body_seen:
+            body_seen = True
+            found = _DATELINE.match(chunk)
+            if found:
+                dateline = found.group("dateline").strip()
+                start += found.end()
+        for index, (s, e) in enumerate(_sentences(raw, start, end), start=1):
+            facts.append(_fact(article_id, raw, number, index, "sentence", s, e))
+
+    title = meta.title or article_id.replace("-", " ").replace("_", " ").strip().capitalize()
+    article = Article(
+        id=article_id,
+        title=title,
+        outlet=meta.outlet,
+        published=meta.published,
+        url=meta.url,
+        dateline=dateline,
+        attribution=attribution,
+        path=path,
+        text=raw,
+    )
+    return article, facts
+
+
+def _fact(
+    article_id: str, raw: str, paragraph: int, sentence: int, kind: Literal["sentence", "caption"], start: int, end: int
+) -> Fact:
+    body = raw[start:end]
+    return Fact(
+        id=f"{article_id}:p{paragraph}.s{sentence}",
+        article_id=article_id,
+        paragraph=paragraph,
+        sentence=sentence,
+        kind=kind,
+        start=start,
+        end=end,
+        text=body,
+        norm=textmod.normalize(body),
+    )
+
+
+def _read_text(path: Path) -> str:
+    try:
+        size = path.stat().st_size
+        if size > MAX_ARTICLE_BYTES:
+            raise KnowledgeError(f"{path}: file is {size:,} bytes; the limit is {MAX_ARTICLE_BYTES:,}")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise KnowledgeError(f"{path}: cannot be read ({exc.strerror})") from None
+    if b"\x00" in data:
+        raise KnowledgeError(f"{path}: looks like a binary file, not UTF-8 text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise KnowledgeError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
+
+
+def _read_toml(path: Path) -> dict[str, object]:
+    try:
+        return tomllib.loads(_read_text(path))
+    except tomllib.TOMLDecodeError as exc:
+        raise KnowledgeError(f"{path}: malformed TOML ({exc})") from None
+
+
+def _read_meta(path: Path) -> ArticleMeta | None:
+    if not path.exists():
+        return None
+    try:
+        return ArticleMeta.model_validate(_read_toml(path))
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'file'}: {e['msg']}" for e in exc.errors())
+        raise KnowledgeError(f"{path}: {problems}") from None
+
+
+def _read_aliases(path: Path) -> tuple[AliasGroup, ...]:
+    if not path.exists():
+        return ()
+    data = _read_toml(path)
+    groups: list[AliasGroup] = []
+    for key, related in (("same", False), ("related", True)):
+        entries = data.get(key, [])
+        if not isinstance(entries, list) or not all(
+            isinstance(group, list) and len(group) >= 2 and all(isinstance(p, str) and p.strip() for p in group)
+            for group in entries
+        ):
+            raise KnowledgeError(f"{path}: '{key}' must be a list of lists of two or more phrases")
+        groups += [AliasGroup(phrases=tuple(group), related=related) for group in entries]
+    unknown = set(data) - {"same", "related"}
+    if unknown:
+        raise KnowledgeError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}; use 'same' and 'related'")
+    return tuple(groups)
+
+
+def load_knowledge(folder: Path) -> Knowledge:
+    """Load every article in ``folder`` (recursively) and its alias table."""
+    if not folder.exists():
+        raise KnowledgeError(f"{folder}: knowledge folder does not exist")
+    if not folder.is_dir():
+        raise KnowledgeError(f"{folder}: not a folder")
+    files = sorted(folder.rglob("*.txt"))
+    if not files:
+        raise KnowledgeError(f"{folder}: no articles (.txt files) found")
+    articles: dict[str, Article] = {}
+    facts: list[Fact] = []
+    for path in files:
+        article_id = path.stem
+        if article_id in articles:
+            raise KnowledgeError(f"{path}: duplicate article id '{article_id}' (also {articles[article_id].path})")
+        raw = _read_text(path)
+        if not raw.strip():
+            raise KnowledgeError(f"{path}: file is empty")
+        meta = _read_meta(path.with_name(article_id + META_SUFFIX))
+        article, article_facts = parse_article(article_id, raw, meta, str(path))
+        if not article_facts:
+            raise KnowledgeError(f"{path}: no sentences found")
+        articles[article_id] = article
+        facts += article_facts
+    return Knowledge(articles=articles, facts=tuple(facts), aliases=_read_aliases(folder / ALIASES_FILE))

@@ -1,0 +1,398 @@
+"""The matcher: a question in, ranked facts, a calibrated confidence and a decision out.
+
+How it decides, in order:
+
+1. The question is normalized and cut to its content terms (lemmas of the words that
+   are not function words). Alias phrases from the knowledge folder become concepts, a
+   word the knowledge has never seen is corrected against its vocabulary with rapidfuzz
+   (typos) or matched by a shared stem (``crypto`` / ``cryptocurrency``).
+2. Each term weighs by its rarity in general English, times how few facts hold it.
+3. Candidate facts come from an inverted index of terms; each is scored by the weighted
+   share of the question's terms it holds, a bonus for word pairs in the same order, a
+   rapidfuzz similarity, and whether it holds the kind of thing asked for (a time for
+   "when", a number for "how many", a name for "who").
+4. The confidence combines how much of the question the best fact covers, how much of
+   the question the knowledge has never heard of, and the answer-type check. Below the
+   threshold the matcher abstains and offers the nearest facts as suggestions.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+
+from bot import lexicon
+from bot import text as textmod
+from bot.answer import Answer, ScoredFact
+from bot.knowledge import Fact, Knowledge
+
+# Match strength of the ways a question term can reach a fact term.
+_EXACT = 1.0
+_ALIAS_SAME = 1.0
+_ALIAS_RELATED = 0.7
+_TYPO = 0.85
+_STEM = 0.75
+# rapidfuzz cutoff for a typo correction, and the shortest word corrected: shorter
+# words have too many neighbours to correct safely.
+_TYPO_CUTOFF = 80.0
+_TYPO_MIN_LEN = 4
+_STEM_MIN_LEN = 5
+
+# Ranking: share of weighted terms, plus these bonuses.
+_BIGRAM_BONUS = 0.08
+_FUZZ_BONUS = 0.10
+_TYPE_PENALTY = 0.25
+
+# Confidence: a logistic model over the features of ``Matcher.features`` (same order),
+# fit by ``scripts/calibrate.py`` on the shared dev files. Refit after changing features.
+CONFIDENCE_COEFFICIENTS: tuple[float, ...] = (-2.442, 2.413, -0.356, -0.687, -0.473, -0.639, 1.003, 0.272, 0.948)
+FEATURE_NAMES = (
+    "bias",
+    "coverage",
+    "unknown_share",
+    "max_missing_weight",
+    "type_miss",
+    "number_miss",
+    "inverse_terms",
+    "margin",
+    "max_matched_weight",
+)
+
+# Facts beyond the first are quoted only when they score this close to the best one.
+_MULTI_RATIO = 0.85
+
+_MONTHS = "january february march april may june july august september october november december"
+_DAYS = "monday tuesday wednesday thursday friday saturday sunday"
+_TIME_WORDS = frozenset(
+    (_MONTHS + " " + _DAYS).split()
+    + "jan feb mar apr jun jul aug sep sept oct nov dec yesterday today tomorrow tonight "
+    "week weeks month months year years decade decades century centuries ago since until "
+    "morning afternoon evening night spring summer autumn fall winter early late mid "
+    "recently later earlier previously inauguration anniversary era period season".split()
+)
+_NUMBER_WORDS = frozenset(
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy "
+    "eighty ninety hundred hundreds thousand thousands million millions billion billions "
+    "trillion dozen dozens half percent several first second third fourth fifth".split()
+)
+_PERSON_TITLES = frozenset(
+    "president minister premier king queen prince princess chancellor secretary "
+    "ambassador governor mayor senator general chairman chief ceo director leader "
+    "mr mrs ms dr sir lord pope emperor author writer founder".split()
+)
+_DIGIT = re.compile(r"\d")
+_CAPITALIZED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
+
+# Question types: the kind of thing the answer must hold.
+TIME, NUMBER, PERSON, PLACE = "time", "number", "person", "place"
+_QUESTION_TYPES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("how", "many"), NUMBER),
+    (("how", "much"), NUMBER),
+    (("how", "old"), NUMBER),
+    (("how", "long"), TIME),
+    (("what", "year"), TIME),
+    (("which", "year"), TIME),
+    (("what", "date"), TIME),
+    (("what", "time"), TIME),
+    (("what", "month"), TIME),
+    (("what", "day"), TIME),
+    (("what", "decade"), TIME),
+    (("what", "century"), TIME),
+    (("when",), TIME),
+    (("who",), PERSON),
+    (("whom",), PERSON),
+    (("whose",), PERSON),
+    (("where",), PLACE),
+)
+
+_GREETINGS = frozenset(
+    "hi hello hey hiya howdy greetings yo morning evening afternoon thanks thank cheers "
+    "bye goodbye ok okay good day night".split()
+)
+_HELP = frozenset("help commands usage how work start menu".split())
+
+
+@dataclass(slots=True)
+class _Term:
+    """One question term and the index terms it can match, with their strengths."""
+
+    surface: str
+    weight: float
+    options: dict[str, float] = field(default_factory=dict)
+    known: bool = False  # whether any option occurs in the knowledge at all
+
+
+@dataclass(slots=True)
+class _Query:
+    terms: list[_Term]
+    bigrams: set[str]
+    qtype: str | None
+    numbers: set[str]
+    norm: str
+
+
+def _answer_types(fact: Fact) -> frozenset[str]:
+    words = set(textmod.normalize(fact.text).replace("-", " ").split())
+    words = {w.strip(".,;:!?\"'()") for w in words}
+    types = set()
+    if _DIGIT.search(fact.text) or words & _NUMBER_WORDS:
+        types.add(NUMBER)
+    if words & _TIME_WORDS or re.search(r"\b(1[0-9]{3}|20[0-9]{2})s?\b", fact.text):
+        types.add(TIME)
+    proper = _CAPITALIZED.findall(fact.text)
+    if proper or words & _PERSON_TITLES:
+        types.add(PERSON)
+    if proper:
+        types.add(PLACE)
+    return frozenset(types)
+
+
+def question_type(words: list[str]) -> str | None:
+    """The kind of thing a question asks for, from its first words."""
+    head = words[:6]
+    for pattern, qtype in _QUESTION_TYPES:
+        for index in range(len(head) - len(pattern) + 1):
+            if tuple(head[index : index + len(pattern)]) == pattern:
+                return qtype
+    return None
+
+
+class Matcher:
+    """Answers questions from one :class:`Knowledge`."""
+
+    def __init__(
+        self, knowledge: Knowledge, *, threshold: float = 0.5, max_facts: int = 3, max_suggestions: int = 3
+    ) -> None:
+        self.knowledge = knowledge
+        self.threshold = threshold
+        self.max_facts = max_facts
+        self.max_suggestions = max_suggestions
+        self.facts: list[Fact] = list(knowledge.facts)
+        self._phrases: dict[tuple[str, ...], list[tuple[str, float]]] = defaultdict(list)
+        for index, group in enumerate(knowledge.aliases):
+            concept = f"~{index}"
+            strength = _ALIAS_RELATED if group.related else _ALIAS_SAME
+            for phrase in group.phrases:
+                key = tuple(textmod.content_terms(phrase))
+                if key:
+                    self._phrases[key].append((concept, strength))
+        self._longest_phrase = max((len(p) for p in self._phrases), default=1)
+
+        self.fact_terms: list[frozenset[str]] = []
+        self.fact_bigrams: list[frozenset[str]] = []
+        self.fact_types: list[frozenset[str]] = []
+        self.fact_numbers: list[frozenset[str]] = []
+        self.fact_match_texts: list[str] = []
+        postings: dict[str, list[int]] = defaultdict(list)
+        for index, fact in enumerate(self.facts):
+            terms = textmod.content_terms(fact.text)
+            if fact.kind == "caption":
+                terms.append("caption")
+            indexed = set(terms) | self._concepts(terms)
+            self.fact_terms.append(frozenset(indexed))
+            self.fact_match_texts.append(" ".join(terms))
+            self.fact_bigrams.append(frozenset(f"{a} {b}" for a, b in itertools.pairwise(terms)))
+            self.fact_types.append(_answer_types(fact))
+            self.fact_numbers.append(frozenset(word for word in fact.norm.split() if word.isdigit()))
+            for term in indexed:
+                postings[term].append(index)
+        self.postings = dict(postings)
+        self.vocabulary = sorted(t for t in self.postings if not t.startswith("~"))
+        self._count = max(1, len(self.facts))
+
+    # -- question analysis -------------------------------------------------------
+
+    def _concepts(self, terms: list[str]) -> set[str]:
+        found = set()
+        for start in range(len(terms)):
+            for length in range(1, self._longest_phrase + 1):
+                key = tuple(terms[start : start + length])
+                if len(key) < length:
+                    break
+                for concept, _ in self._phrases.get(key, ()):
+                    found.add(concept)
+        return found
+
+    def _idf(self, term: str) -> float:
+        count = len(self.postings.get(term, ()))
+        return math.log(1.0 + (self._count - count + 0.5) / (count + 0.5))
+
+    def _expand(self, word: str, term: str) -> _Term:
+        item = _Term(surface=word, weight=lexicon.weight(word))
+        if term in self.postings:
+            item.options[term] = _EXACT
+        elif len(term) >= _TYPO_MIN_LEN and not term.isdigit():
+            best = process.extractOne(term, self.vocabulary, scorer=fuzz.ratio, score_cutoff=_TYPO_CUTOFF)
+            if best is not None:
+                item.options[best[0]] = _TYPO
+            elif len(term) >= _STEM_MIN_LEN:
+                stem = term[: max(_STEM_MIN_LEN, int(len(term) * 0.75))]
+                for candidate in self.vocabulary:
+                    if candidate.startswith(stem) or (len(candidate) >= _STEM_MIN_LEN and term.startswith(candidate)):
+                        item.options.setdefault(candidate, _STEM)
+        return item
+
+    def analyse(self, question: str) -> _Query:
+        tokens = textmod.tokens(question)
+        words = [token.word for token in tokens]
+        content = [token for token in tokens if token.content]
+        terms: list[_Term] = []
+        position = 0
+        while position < len(content):
+            matched = False
+            for length in range(min(self._longest_phrase, len(content) - position), 0, -1):
+                key = tuple(token.term for token in content[position : position + length])
+                concepts = self._phrases.get(key)
+                if not concepts:
+                    continue
+                span = content[position : position + length]
+                if length == 1:
+                    item = self._expand(span[0].word, span[0].term)
+                else:
+                    item = _Term(
+                        surface=" ".join(t.word for t in span), weight=max(lexicon.weight(t.word) for t in span)
+                    )
+                for concept, strength in concepts:
+                    item.options[concept] = max(item.options.get(concept, 0.0), strength)
+                terms.append(item)
+                position += length
+                matched = True
+                break
+            if not matched:
+                token = content[position]
+                terms.append(self._expand(token.word, token.term))
+                position += 1
+        for item in terms:
+            item.known = any(option in self.postings for option in item.options)
+        lemmas = [token.term for token in content]
+        return _Query(
+            terms=terms,
+            bigrams={f"{a} {b}" for a, b in itertools.pairwise(lemmas)},
+            qtype=question_type(words),
+            numbers={word for word in words if word.isdigit()},
+            norm=" ".join(lemmas),
+        )
+
+    # -- scoring -----------------------------------------------------------------
+
+    def rank(self, query: _Query) -> list[tuple[float, float, int]]:
+        """(rank score, coverage, fact index) for every candidate fact, best first."""
+        candidates: set[int] = set()
+        for item in query.terms:
+            for option in item.options:
+                candidates.update(self.postings.get(option, ()))
+        if not candidates:
+            return []
+        total = sum(item.weight for item in query.terms) or 1.0
+        ranked_total = sum(item.weight * self._best_idf(item) for item in query.terms) or 1.0
+        order = sorted(candidates)
+        similarity = {
+            index: score
+            for _, score, index in process.extract(
+                query.norm,
+                {index: self.fact_match_texts[index] for index in order},
+                scorer=fuzz.token_set_ratio,
+                limit=None,
+            )
+        }
+        results = []
+        for index in order:
+            terms = self.fact_terms[index]
+            covered = 0.0
+            ranked = 0.0
+            for item in query.terms:
+                strength = max((s for option, s in item.options.items() if option in terms), default=0.0)
+                if strength:
+                    covered += item.weight * strength
+                    ranked += item.weight * strength * self._best_idf(item)
+            coverage = covered / total
+            score = ranked / ranked_total
+            if query.bigrams:
+                score += _BIGRAM_BONUS * len(query.bigrams & self.fact_bigrams[index]) / len(query.bigrams)
+            score += _FUZZ_BONUS * similarity[index] / 100.0
+            if query.qtype and query.qtype not in self.fact_types[index]:
+                score -= _TYPE_PENALTY
+            results.append((score, coverage, index))
+        results.sort(key=lambda row: (-row[0], row[2]))
+        return results
+
+    def _best_idf(self, item: _Term) -> float:
+        known = [self._idf(option) for option in item.options if option in self.postings]
+        return max(known) if known else self._idf("")
+
+    def features(self, query: _Query, ranked: list[tuple[float, float, int]], position: int) -> list[float]:
+        """What the confidence of ``ranked[position]`` is computed from."""
+        score, coverage, index = ranked[position]
+        terms = self.fact_terms[index]
+        total = sum(item.weight for item in query.terms) or 1.0
+        unknown = sum(item.weight for item in query.terms if not item.known) / total
+        missing = [item.weight for item in query.terms if not any(option in terms for option in item.options)]
+        matched = [item.weight for item in query.terms if any(option in terms for option in item.options)]
+        runner_up = ranked[position + 1][0] if position + 1 < len(ranked) else 0.0
+        return [
+            1.0,
+            coverage,
+            unknown,
+            max(missing, default=0.0) / 8.0,
+            1.0 if query.qtype and query.qtype not in self.fact_types[index] else 0.0,
+            1.0 if query.numbers - self.fact_numbers[index] else 0.0,
+            1.0 / max(1, len(query.terms)),
+            max(0.0, score - runner_up),
+            max(matched, default=0.0) / 8.0,
+        ]
+
+    def _confidence(self, query: _Query, ranked: list[tuple[float, float, int]], position: int) -> float:
+        features = self.features(query, ranked, position)
+        z = sum(c * f for c, f in zip(CONFIDENCE_COEFFICIENTS, features, strict=True))
+        return 1.0 / (1.0 + math.exp(-z))
+
+    # -- answering ---------------------------------------------------------------
+
+    def answer(self, question: str) -> Answer:
+        words = [token.word for token in textmod.tokens(question)]
+        if not words:
+            return self._reply(question, "empty")
+        if set(words) <= _GREETINGS | textmod.STOPWORDS:
+            return self._reply(question, "greeting")
+        if set(words) & _HELP and set(words) <= _HELP | _GREETINGS | textmod.STOPWORDS | {"can", "do", "you"}:
+            return self._reply(question, "help")
+        query = self.analyse(question)
+        ranked = self.rank(query) if query.terms else []
+        candidates = [ScoredFact(fact=self.facts[i], score=round(max(0.0, s), 4)) for s, _, i in ranked[:10]]
+        if not ranked:
+            return Answer(question=question, kind="abstain", confidence=0.0, facts=[], candidates=[], suggestions=[])
+        best_score, _, best_index = ranked[0]
+        confidence = self._confidence(query, ranked, 0)
+        if confidence < self.threshold:
+            suggestions = [
+                self.facts[i].text if len(self.facts[i].text) <= 100 else self.facts[i].text[:97].rstrip() + "..."
+                for s, c, i in ranked[: self.max_suggestions]
+                if c >= 0.25
+            ]
+            return Answer(
+                question=question,
+                kind="abstain",
+                confidence=confidence,
+                facts=[],
+                candidates=candidates,
+                suggestions=suggestions,
+            )
+        chosen = [ScoredFact(fact=self.facts[best_index], score=confidence)]
+        for position, (score, _, index) in enumerate(ranked[1:], start=1):
+            if len(chosen) >= self.max_facts or score < best_score * _MULTI_RATIO:
+                break
+            other = self._confidence(query, ranked, position)
+            if other >= self.threshold:
+                chosen.append(ScoredFact(fact=self.facts[index], score=other))
+        return Answer(
+            question=question, kind="answer", confidence=confidence, facts=chosen, candidates=candidates, suggestions=[]
+        )
+
+    def _reply(self, question: str, kind: str) -> Answer:
+        return Answer(question=question, kind=kind, confidence=0.0, facts=[], candidates=[], suggestions=[])  # type: ignore[arg-type]

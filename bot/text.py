@@ -1,0 +1,106 @@
+"""Text normalization and tokenization for matching.
+
+The normalized form exists only to compare a question with facts; quotes always come
+from the original text. Normalizing folds Unicode compatibility forms (NFKC), case,
+typographic quotes and dashes, drops invisible characters and possessive endings, and
+joins dotted acronyms ("U.S." -> "US"). Terms are the lemmas of the content words.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from bot import lexicon
+
+_FOLD = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2033": '"',
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2012": "-",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2015": "-",
+        "\u2212": "-",
+    }
+)
+# Zero-width, bidirectional and other format characters carry no meaning for matching.
+_INVISIBLE = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_POSSESSIVE = re.compile(r"(?<=\w)'s?\b")
+_ACRONYM = re.compile(r"\b(?:[A-Za-z]\.){2,}")
+_WORD = re.compile(r"[^\W_]+")
+
+# Function words and question scaffolding: they say nothing about which fact is meant.
+STOPWORDS = frozenset(
+    """
+    a an the and or but nor so yet if then than that this these those there here
+    of to in on at by for with from into onto over under about above below between
+    through during before after since until upon within without against among
+    across along around behind beyond near off out up down via per as
+    i me my mine we us our ours you your yours he him his she her hers it its
+    they them their theirs one ones someone something anyone anything
+    who whom whose what which when where why how whats whos wheres hows
+    is am are was were be been being do does did done doing have has had having
+    will would shall should can could may might must ought
+    not no yes also just only very too quite really ever still even else
+    all any both each every some such own same other another more most much many
+    tell know please explain mean means describe give show let
+    about regarding concerning kind sort thing things way something
+    s t d ll m re ve
+    """.split()
+)
+# Words that stay meaningful when written in capitals ("US", "IT", "WHO").
+_KEEP_UPPER = re.compile(r"^[A-Z]{2,5}$")
+
+
+def _fold(text: str) -> str:
+    """Fold compatibility forms, invisible characters, quotes, dashes, acronyms, possessives."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _INVISIBLE.sub("", text)
+    text = _CONTROL.sub(" ", text).translate(_FOLD)
+    text = _ACRONYM.sub(lambda m: m.group(0).replace(".", ""), text)
+    return _POSSESSIVE.sub("", text)
+
+
+def normalize(text: str) -> str:
+    """The comparison form of ``text``: folded, lower-case, single-spaced."""
+    return " ".join(_fold(text).casefold().split())
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    word: str  # normalized surface form
+    term: str  # lemma used for matching
+    content: bool  # False for stopwords
+
+
+def tokens(text: str) -> list[Token]:
+    """Tokens of ``text`` in order, with their lemmas and whether they carry content."""
+    text = _fold(text)
+    shouting = text.upper() == text
+    result = []
+    for raw in _WORD.findall(text):
+        word = raw.casefold()
+        keep_upper = not shouting and _KEEP_UPPER.match(raw) is not None
+        content = keep_upper or word not in STOPWORDS
+        term = word if keep_upper else lexicon.lemma(word)
+        if term in STOPWORDS and not keep_upper:
+            content = False
+        result.append(Token(word, term, content))
+    return result
+
+
+def content_terms(text: str) -> list[str]:
+    """The lemmas of the content words of ``text``, in order."""
+    return [token.term for token in tokens(text) if token.content]

@@ -1,0 +1,36 @@
+"""Shared fixtures: the seed knowledge folder, a second article, and a built matcher."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge import Knowledge, load_knowledge
+from bot.matcher import Matcher
+
+ROOT = Path(__file__).resolve().parent.parent
+KNOWLEDGE = ROOT / "knowledge"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SEED_ID = "ishiba-lee-summit"
+
+
+@pytest.fixture(scope="session")
+def seed() -> Knowledge:
+    return load_knowledge(KNOWLEDGE)
+
+
+@pytest.fixture(scope="session")
+def matcher(seed: Knowledge) -> Matcher:
+    return Matcher(seed)
+
+
+@pytest.fixture
+def two_articles(tmp_path: Path) -> Path:
+    """A knowledge folder holding the seed article, the alias table and a second article."""
+    folder = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, folder)
+    for name in ("port-strike.txt", "port-strike.meta.toml"):
+        shutil.copy(FIXTURES / name, folder / name)
+    return folder

@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge import KnowledgeError, load_knowledge, parse_article
+from tests.conftest import KNOWLEDGE, SEED_ID
+
+
+def test_seed_article_is_ten_facts_caption_first(seed):
+    facts = seed.facts_of(SEED_ID)
+    assert len(facts) == 10
+    assert [f.kind for f in facts] == ["caption"] + ["sentence"] * 9
+    assert facts[0].text == (
+        "This combined photo shows Japanese Prime Minister Shigeru Ishiba, left, "
+        "and South Korean President Lee Jae Myung."
+    )
+
+
+def test_spans_point_at_the_original_text(seed):
+    raw = (KNOWLEDGE / f"{SEED_ID}.txt").read_text(encoding="utf-8")
+    for fact in seed.facts:
+        assert raw[fact.start : fact.end] == fact.text
+        assert fact.text == fact.text.strip()
+
+
+def test_seed_file_is_the_shared_article_byte_for_byte():
+    shared = KNOWLEDGE.parent.parent / "shared" / "article" / f"{SEED_ID}.txt"
+    if not shared.exists():
+        pytest.skip("shared article not beside this checkout")
+    assert (KNOWLEDGE / f"{SEED_ID}.txt").read_bytes() == shared.read_bytes()
+
+
+def test_dateline_moves_to_metadata_and_footer_is_not_a_fact(seed):
+    article = seed.articles[SEED_ID]
+    assert article.dateline == "TOKYO (Kyodo)"
+    assert article.attribution == "AloJapan.com"
+    first_sentence = seed.facts_of(SEED_ID)[1]
+    assert first_sentence.text.startswith("The Japanese and South Korean governments")
+    assert not any("AloJapan" in fact.text for fact in seed.facts)
+    assert article.title == "Japan, South Korea arranging Lee visit for talks with Ishiba"
+    assert article.outlet == "Kyodo"
+    assert article.url == ""
+
+
+def test_ids_are_stable_and_readable(seed):
+    ids = [fact.id for fact in seed.facts_of(SEED_ID)]
+    assert ids[0] == f"{SEED_ID}:p1.s1"
+    assert ids[2] == f"{SEED_ID}:p3.s1"
+    assert len(set(ids)) == len(ids)
+    again = load_knowledge(KNOWLEDGE)
+    assert [f.id for f in again.facts_of(SEED_ID)] == ids
+
+
+def test_second_article_with_abbreviations(two_articles: Path, seed):
+    knowledge = load_knowledge(two_articles)
+    assert set(knowledge.articles) == {SEED_ID, "port-strike"}
+    # Adding an article leaves the seed's facts and ids untouched.
+    assert knowledge.facts_of(SEED_ID) == seed.facts_of(SEED_ID)
+    facts = knowledge.facts_of("port-strike")
+    texts = [f.text for f in facts]
+    assert facts[0].kind == "caption"
+    assert texts[1].startswith("Dockworkers at two U.S. West Coast ports ended a four-day strike on Jan. 5 after")
+    assert texts[2] == "The agreement still needs a vote by union members."
+    assert texts[3].startswith("Mr. Alvarez, who leads the local union")
+    assert (
+        texts[4] == "\u201cThis is a fair contract,\u201d he told reporters."
+        or texts[4] == '"This is a fair contract," he told reporters.'
+    )
+    assert [f.id for f in facts][:3] == ["port-strike:p1.s1", "port-strike:p2.s1", "port-strike:p2.s2"]
+    article = knowledge.articles["port-strike"]
+    assert article.dateline == "LONG BEACH, Calif. (AP)"
+    assert article.attribution == "Example Wire"
+    assert article.published == "2025-01-06"
+    raw = article.text
+    for fact in facts:
+        assert raw[fact.start : fact.end] == fact.text
+
+
+def test_article_without_metadata_is_titled_from_file_name(tmp_path: Path):
+    (tmp_path / "harbor-reopens.txt").write_text("The harbor reopened on Monday. Ships returned.\n", encoding="utf-8")
+    knowledge = load_knowledge(tmp_path)
+    article = knowledge.articles["harbor-reopens"]
+    assert article.title == "Harbor reopens"
+    assert article.outlet == article.url == article.published == ""
+    assert [f.text for f in knowledge.facts] == ["The harbor reopened on Monday.", "Ships returned."]
+
+
+def test_normalized_form_folds_quotes_case_and_possessives(seed):
+    fact = seed.facts_of(SEED_ID)[3]
+    assert "north korea nuclear" in fact.norm
+    assert "\u2019" not in fact.norm
+
+
+def test_parse_article_keeps_quotes_inside_sentence():
+    raw = 'He said, "We will go to Washington." Then he left for the U.S. on Jan. 5.'
+    _, facts = parse_article("a", raw)
+    assert [f.text for f in facts] == ['He said, "We will go to Washington."', "Then he left for the U.S. on Jan. 5."]
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda d: None, "no articles"),
+        (lambda d: (d / "a.txt").write_text("   \n", encoding="utf-8"), "empty"),
+        (lambda d: (d / "a.txt").write_bytes(b"\x89PNG\x00\x00binary"), "binary"),
+        (lambda d: (d / "a.txt").write_bytes(b"caf\xe9 au lait."), "not valid UTF-8"),
+        (
+            lambda d: (
+                (d / "a.txt").write_text("Fine text.", encoding="utf-8"),
+                (d / "a.meta.toml").write_text("title = ", encoding="utf-8"),
+            ),
+            "malformed TOML",
+        ),
+        (
+            lambda d: (
+                (d / "a.txt").write_text("Fine text.", encoding="utf-8"),
+                (d / "a.meta.toml").write_text("autor = 'x'", encoding="utf-8"),
+            ),
+            "autor",
+        ),
+        (
+            lambda d: (
+                (d / "a.txt").write_text("One.", encoding="utf-8"),
+                (d / "sub").mkdir(),
+                (d / "sub" / "a.txt").write_text("Two.", encoding="utf-8"),
+            ),
+            "duplicate article id",
+        ),
+        (
+            lambda d: (
+                (d / "a.txt").write_text("One.", encoding="utf-8"),
+                (d / "aliases.toml").write_text("same = [['x']]", encoding="utf-8"),
+            ),
+            "aliases.toml",
+        ),
+    ],
+)
+def test_broken_knowledge_names_the_problem(tmp_path: Path, setup, message):
+    setup(tmp_path)
+    with pytest.raises(KnowledgeError, match=message):
+        load_knowledge(tmp_path)
+
+
+def test_missing_folder(tmp_path: Path):
+    with pytest.raises(KnowledgeError, match="does not exist"):
+        load_knowledge(tmp_path / "nope")
