@@ -145,25 +145,25 @@ def score(records: list[EvalRecord], predictions: list[Prediction], latencies: l
 def sweep(
     records: list[EvalRecord], predictions: list[Prediction], thresholds: list[float]
 ) -> list[tuple[float, Scores]]:
-    """Scores as if each threshold had been the setting (small talk stays unanswered)."""
-    rows = []
-    for threshold in thresholds:
-        moved = [
-            p.model_copy(update={"answered": p.answered or (bool(p.facts) and p.confidence >= threshold)})
-            if p.confidence >= threshold
-            else p.model_copy(update={"answered": False})
-            for p in predictions
-        ]
-        rows.append((threshold, score(records, moved, [0.0])))
-    return rows
+    """Scores as if each threshold had been the setting (small talk has confidence 0)."""
+    return [
+        (
+            threshold,
+            score(
+                records,
+                [p.model_copy(update={"answered": bool(p.facts) and p.confidence >= threshold}) for p in predictions],
+                [0.0],
+            ),
+        )
+        for threshold in thresholds
+    ]
 
 
 def format_sweep(rows: list[tuple[float, Scores]]) -> str:
     lines = ["threshold  answerable-correct  unanswerable-abstained  balanced"]
     for threshold, s in rows:
-        lines.append(
-            f"{threshold:9.2f}  {s.answerable_correct or 0:18.3f}  {s.unanswerable_abstained or 0:22.3f}  {s.balanced or 0:8.3f}"
-        )
+        ac, ua, bal = s.answerable_correct or 0.0, s.unanswerable_abstained or 0.0, s.balanced or 0.0
+        lines.append(f"{threshold:9.2f}  {ac:18.3f}  {ua:22.3f}  {bal:8.3f}")
     return "\n".join(lines)
 
 

@@ -43,6 +43,9 @@ _TYPO_CUTOFF = 80.0
 _TYPO_MIN_LEN = 4
 _STEM_MIN_LEN = 5
 
+# Weight kept by the noun after "which"/"what" ("which country"): it names the answer.
+_ANSWER_HEAD_WEIGHT = 0.4
+
 # Ranking: share of weighted terms, plus these bonuses.
 _BIGRAM_BONUS = 0.08
 _FUZZ_BONUS = 0.10
@@ -50,18 +53,43 @@ _TYPE_PENALTY = 0.25
 
 # Confidence: a logistic model over the features of ``Matcher.features`` (same order),
 # fit by ``scripts/calibrate.py`` on the shared dev files. Refit after changing features.
-CONFIDENCE_COEFFICIENTS: tuple[float, ...] = (-2.442, 2.413, -0.356, -0.687, -0.473, -0.639, 1.003, 0.272, 0.948)
+CONFIDENCE_COEFFICIENTS: tuple[float, ...] = (
+    -3.058,
+    2.076,
+    -1.359,
+    0.223,
+    0.826,
+    -0.755,
+    -1.604,
+    0.502,
+    0.182,
+    0.816,
+    -0.379,
+    -1.366,
+    1.815,
+    1.300,
+    1.332,
+)
 FEATURE_NAMES = (
     "bias",
     "coverage",
     "unknown_share",
-    "max_missing_weight",
+    "max_missing_unknown",
+    "max_missing_known",
     "type_miss",
     "number_miss",
     "inverse_terms",
     "margin",
     "max_matched_weight",
+    "pair_share",
+    "negation_mismatch",
+    "coverage_squared",
+    "coverage_per_term",
+    "corrected_share",
 )
+
+# Confidence needed to answer, chosen from the trade-off table of ``eval --sweep`` (README).
+DEFAULT_THRESHOLD = 0.4
 
 # Facts beyond the first are quoted only when they score this close to the best one.
 _MULTI_RATIO = 0.85
@@ -86,6 +114,7 @@ _PERSON_TITLES = frozenset(
     "ambassador governor mayor senator general chairman chief ceo director leader "
     "mr mrs ms dr sir lord pope emperor author writer founder".split()
 )
+_NEGATIONS = frozenset("not no never nor neither none nothing nobody without cannot t".split())
 _DIGIT = re.compile(r"\d")
 _CAPITALIZED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
 
@@ -126,6 +155,7 @@ class _Term:
     weight: float
     options: dict[str, float] = field(default_factory=dict)
     known: bool = False  # whether any option occurs in the knowledge at all
+    corrected: bool = False  # reached the knowledge only through a typo or stem match
 
 
 @dataclass(slots=True)
@@ -135,6 +165,7 @@ class _Query:
     qtype: str | None
     numbers: set[str]
     norm: str
+    negated: bool
 
 
 def _answer_types(fact: Fact) -> frozenset[str]:
@@ -167,7 +198,12 @@ class Matcher:
     """Answers questions from one :class:`Knowledge`."""
 
     def __init__(
-        self, knowledge: Knowledge, *, threshold: float = 0.5, max_facts: int = 3, max_suggestions: int = 3
+        self,
+        knowledge: Knowledge,
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        max_facts: int = 3,
+        max_suggestions: int = 3,
     ) -> None:
         self.knowledge = knowledge
         self.threshold = threshold
@@ -179,7 +215,7 @@ class Matcher:
             concept = f"~{index}"
             strength = _ALIAS_RELATED if group.related else _ALIAS_SAME
             for phrase in group.phrases:
-                key = tuple(textmod.content_terms(phrase))
+                key = tuple(textmod.phrase_terms(textmod.tokens(phrase)))
                 if key:
                     self._phrases[key].append((concept, strength))
         self._longest_phrase = max((len(p) for p in self._phrases), default=1)
@@ -189,17 +225,20 @@ class Matcher:
         self.fact_types: list[frozenset[str]] = []
         self.fact_numbers: list[frozenset[str]] = []
         self.fact_match_texts: list[str] = []
+        self.fact_negated: list[bool] = []
         postings: dict[str, list[int]] = defaultdict(list)
         for index, fact in enumerate(self.facts):
-            terms = textmod.content_terms(fact.text)
+            fact_tokens = textmod.tokens(fact.text)
+            terms = [token.term for token in fact_tokens if token.content]
             if fact.kind == "caption":
                 terms.append("caption")
-            indexed = set(terms) | self._concepts(terms)
+            indexed = set(terms) | self._concepts(textmod.phrase_terms(fact_tokens))
             self.fact_terms.append(frozenset(indexed))
             self.fact_match_texts.append(" ".join(terms))
+            self.fact_negated.append(bool(_NEGATIONS.intersection(fact.norm.split())))
             self.fact_bigrams.append(frozenset(f"{a} {b}" for a, b in itertools.pairwise(terms)))
             self.fact_types.append(_answer_types(fact))
-            self.fact_numbers.append(frozenset(word for word in fact.norm.split() if word.isdigit()))
+            self.fact_numbers.append(frozenset(re.findall(r"\d+", fact.norm)))
             for term in indexed:
                 postings[term].append(index)
         self.postings = dict(postings)
@@ -219,6 +258,14 @@ class Matcher:
                     found.add(concept)
         return found
 
+    def _phrase_at(self, sequence: list[textmod.Token], position: int) -> tuple[int, list[tuple[str, float]]]:
+        """The longest alias phrase starting at ``position`` (length 1 and none if no phrase)."""
+        for length in range(min(self._longest_phrase, len(sequence) - position), 0, -1):
+            concepts = self._phrases.get(tuple(token.term for token in sequence[position : position + length]))
+            if concepts:
+                return length, concepts
+        return 1, []
+
     def _idf(self, term: str) -> float:
         count = len(self.postings.get(term, ()))
         return math.log(1.0 + (self._count - count + 0.5) / (count + 0.5))
@@ -229,6 +276,7 @@ class Matcher:
             item.options[term] = _EXACT
         elif len(term) >= _TYPO_MIN_LEN and not term.isdigit():
             best = process.extractOne(term, self.vocabulary, scorer=fuzz.ratio, score_cutoff=_TYPO_CUTOFF)
+            item.corrected = True
             if best is not None:
                 item.options[best[0]] = _TYPO
             elif len(term) >= _STEM_MIN_LEN:
@@ -242,32 +290,32 @@ class Matcher:
         tokens = textmod.tokens(question)
         words = [token.word for token in tokens]
         content = [token for token in tokens if token.content]
+        sequence = [token for token in tokens if token.term not in textmod.FILLERS]
         terms: list[_Term] = []
         position = 0
-        while position < len(content):
-            matched = False
-            for length in range(min(self._longest_phrase, len(content) - position), 0, -1):
-                key = tuple(token.term for token in content[position : position + length])
-                concepts = self._phrases.get(key)
-                if not concepts:
-                    continue
-                span = content[position : position + length]
-                if length == 1:
-                    item = self._expand(span[0].word, span[0].term)
-                else:
-                    item = _Term(
-                        surface=" ".join(t.word for t in span), weight=max(lexicon.weight(t.word) for t in span)
-                    )
-                for concept, strength in concepts:
-                    item.options[concept] = max(item.options.get(concept, 0.0), strength)
-                terms.append(item)
-                position += length
-                matched = True
+        while position < len(sequence):
+            length, concepts = self._phrase_at(sequence, position)
+            span = sequence[position : position + length]
+            position += length
+            if length > 1:
+                weight = max(lexicon.weight(t.word) for t in span if t.content) if any(t.content for t in span) else 1.0
+                item = _Term(surface=" ".join(t.word for t in span), weight=weight)
+            elif span[0].content:
+                item = self._expand(span[0].word, span[0].term)
+            else:
+                continue
+            for concept, strength in concepts:
+                item.options[concept] = max(item.options.get(concept, 0.0), strength)
+            terms.append(item)
+        # "In which country ...", "What year ...": the noun after which/what names the kind
+        # of answer, which the answering fact need not repeat.
+        for position, word in enumerate(words[:-1]):
+            if word in ("which", "what") and position < 3:
+                head = words[position + 1]
+                for item in terms:
+                    if item.surface == head:
+                        item.weight *= _ANSWER_HEAD_WEIGHT
                 break
-            if not matched:
-                token = content[position]
-                terms.append(self._expand(token.word, token.term))
-                position += 1
         for item in terms:
             item.known = any(option in self.postings for option in item.options)
         lemmas = [token.term for token in content]
@@ -277,6 +325,7 @@ class Matcher:
             qtype=question_type(words),
             numbers={word for word in words if word.isdigit()},
             norm=" ".join(lemmas),
+            negated=bool(_NEGATIONS.intersection(words)),
         )
 
     # -- scoring -----------------------------------------------------------------
@@ -332,19 +381,26 @@ class Matcher:
         terms = self.fact_terms[index]
         total = sum(item.weight for item in query.terms) or 1.0
         unknown = sum(item.weight for item in query.terms if not item.known) / total
-        missing = [item.weight for item in query.terms if not any(option in terms for option in item.options)]
+        missing = [item for item in query.terms if not any(option in terms for option in item.options)]
         matched = [item.weight for item in query.terms if any(option in terms for option in item.options)]
         runner_up = ranked[position + 1][0] if position + 1 < len(ranked) else 0.0
+        pairs = len(query.bigrams & self.fact_bigrams[index]) / len(query.bigrams) if query.bigrams else 0.0
         return [
             1.0,
             coverage,
             unknown,
-            max(missing, default=0.0) / 8.0,
+            max((item.weight for item in missing if not item.known), default=0.0) / 8.0,
+            max((item.weight for item in missing if item.known), default=0.0) / 8.0,
             1.0 if query.qtype and query.qtype not in self.fact_types[index] else 0.0,
             1.0 if query.numbers - self.fact_numbers[index] else 0.0,
             1.0 / max(1, len(query.terms)),
             max(0.0, score - runner_up),
             max(matched, default=0.0) / 8.0,
+            pairs,
+            1.0 if query.negated != self.fact_negated[index] else 0.0,
+            coverage * coverage,
+            coverage / max(1, len(query.terms)),
+            sum(item.weight for item in query.terms if item.corrected and item not in missing) / total,
         ]
 
     def _confidence(self, query: _Query, ranked: list[tuple[float, float, int]], position: int) -> float:

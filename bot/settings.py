@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.matcher import DEFAULT_THRESHOLD
+
 
 class SettingsError(Exception):
     """A setting has a value that cannot be used; the message names the variable."""
@@ -30,7 +32,7 @@ class Settings(BaseSettings):
 
     # Confidence needed to answer. Higher abstains more often (fewer wrong answers,
     # more "the article does not say"); see the trade-off table in the README.
-    answer_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    answer_threshold: float = Field(default=DEFAULT_THRESHOLD, ge=0.0, le=1.0)
     # Most facts quoted in one answer, when several facts answer together.
     max_facts: int = Field(default=3, ge=1, le=10)
     # Most "did you mean" suggestions offered when the bot abstains.

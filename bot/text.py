@@ -60,6 +60,8 @@ STOPWORDS = frozenset(
     s t d ll m re ve
     """.split()
 )
+# Words skipped when matching alias phrases, so "start his term" is "start term".
+FILLERS = frozenset("a an the his her their its my our your of".split())
 # Words that stay meaningful when written in capitals ("US", "IT", "WHO").
 _KEEP_UPPER = re.compile(r"^[A-Z]{2,5}$")
 
@@ -104,3 +106,8 @@ def tokens(text: str) -> list[Token]:
 def content_terms(text: str) -> list[str]:
     """The lemmas of the content words of ``text``, in order."""
     return [token.term for token in tokens(text) if token.content]
+
+
+def phrase_terms(items: list[Token]) -> list[str]:
+    """The lemmas that alias phrases are matched against: every word but fillers."""
+    return [token.term for token in items if token.term not in FILLERS]

@@ -12,7 +12,6 @@ times, so a small file of the questions users really ask is not drowned by a lar
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
 from bot.evaluate import read_records

@@ -1,0 +1,147 @@
+"""The command line through a real subprocess, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, ROOT, SEED_ID
+
+
+def run(
+    *args: str, stdin: str | None = None, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("QABOT_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=full_env,
+        timeout=60,
+    )
+
+
+def test_ask_json_schema():
+    result = run("ask", "--json", "Will Lee meet Donald Trump?", "Who wrote Hamlet?")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 2
+    answered, abstained = lines
+    assert set(answered) >= {"question", "answered", "confidence", "facts", "suggestions"}
+    assert answered["answered"] is True
+    fact = answered["facts"][0]
+    assert set(fact) == {"id", "article", "text", "start", "end", "score"}
+    assert fact["id"] == f"{SEED_ID}:p6.s1"
+    raw = (ROOT / "knowledge" / f"{SEED_ID}.txt").read_text(encoding="utf-8")
+    assert raw[fact["start"] : fact["end"]] == fact["text"]
+    assert abstained["answered"] is False
+    assert abstained["facts"] == []
+    assert 0.0 <= abstained["confidence"] <= 1.0
+
+
+def test_ask_reads_questions_from_stdin_in_one_process():
+    result = run("ask", "--json", stdin="Who is Cho Hyun?\n\nWhen did Kishida travel to Seoul?\n")
+    assert result.returncode == 0, result.stderr
+    questions = [json.loads(line)["question"] for line in result.stdout.splitlines()]
+    assert questions == ["Who is Cho Hyun?", "When did Kishida travel to Seoul?"]
+
+
+def test_ask_plain_text_quotes_and_cites():
+    result = run("ask", "Will Lee meet Donald Trump?")
+    assert result.returncode == 0
+    assert "\u201cLee is expected to stop in Japan" in result.stdout
+    assert "[1] Japan, South Korea arranging Lee visit for talks with Ishiba, Kyodo" in result.stdout
+    assert "\x1b[" not in result.stdout  # a pipe gets no colour
+
+
+def test_chat_through_a_pipe_answers_and_ends_on_eof():
+    result = run("chat", stdin="hello\nWho is Yoon Suk Yeol?\nWhat is the capital of Peru?\n")
+    assert result.returncode == 0
+    out = result.stdout
+    assert "I answer questions about" in out
+    assert "predecessor Yoon Suk Yeol" in out
+    assert "The article does not say." in out
+
+
+def test_facts_lists_ids():
+    result = run("facts", "--article", SEED_ID)
+    assert result.returncode == 0
+    assert f"{SEED_ID}:p1.s1 (caption)" in result.stdout
+    assert result.stdout.count(f"{SEED_ID}:p") == 10
+
+
+def test_check_ok_and_never_prints_the_token():
+    result = run("check", env={"QABOT_DISCORD_TOKEN": "MTk4NjIyNDgzNDcxOTI1MjQ4.secret-token-value"})
+    assert result.returncode == 0, result.stderr
+    assert "knowledge: ok (1 articles, 10 facts" in result.stdout
+    assert "discord token: set" in result.stdout
+    assert "secret-token-value" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("command", ["check", "ask", "chat", "facts"])
+def test_bad_knowledge_exits_2_without_traceback(tmp_path: Path, command: str):
+    (tmp_path / "broken.txt").write_bytes(b"\xff\xfe not utf-8")
+    result = run(command, "--knowledge", str(tmp_path), stdin="")
+    assert result.returncode == 2
+    assert "broken.txt" in result.stderr and "UTF-8" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_setting_names_the_variable():
+    result = run("check", env={"QABOT_ANSWER_THRESHOLD": "lots"})
+    assert result.returncode == 2
+    assert "QABOT_ANSWER_THRESHOLD" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_env_file_with_unknown_keys_is_fine(tmp_path: Path):
+    knowledge = tmp_path / "kb"
+    knowledge.mkdir()
+    (knowledge / "note.txt").write_text("The bridge opened in 1932.", encoding="utf-8")
+    (tmp_path / ".env").write_text(
+        f"QABOT_KNOWLEDGE_DIR={knowledge}\nSOMETHING_ELSE=1\nQABOT_NOT_A_SETTING=x\n", encoding="utf-8"
+    )
+    result = run("check", cwd=tmp_path, env={"PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    assert "1 articles, 1 facts" in result.stdout
+
+
+def test_eval_scores_a_fixture(tmp_path: Path):
+    out = tmp_path / "predictions.jsonl"
+    result = run("eval", str(FIXTURES / "small-eval.jsonl"), "--predictions", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "5 questions (3 answerable, 2 unanswerable)" in result.stdout
+    assert "answerable-correct     1.000" in result.stdout
+    assert "unanswerable-abstained 1.000" in result.stdout
+    predictions = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [p["question_id"] for p in predictions] == ["h1", "h2", "h3", "h4", "h5"]
+    assert all(p["facts"] for p in predictions[:3])
+
+
+def test_eval_predictions_do_not_depend_on_answers(tmp_path: Path):
+    stripped = tmp_path / "no-answers.jsonl"
+    record = json.loads((FIXTURES / "small-eval.jsonl").read_text(encoding="utf-8"))
+    for question in record["questions"]:
+        question.pop("answers")
+        question.pop("answerable")
+    stripped.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    with_answers, without = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    assert run("eval", str(FIXTURES / "small-eval.jsonl"), "--predictions", str(with_answers)).returncode == 0
+    result = run("eval", str(stripped), "--predictions", str(without))
+    assert result.returncode == 0, result.stderr
+    assert "answerable-correct     n/a" in result.stdout
+    assert with_answers.read_text() == without.read_text()
+
+
+def test_eval_of_a_missing_file_exits_2():
+    result = run("eval", "no-such-file.jsonl")
+    assert result.returncode == 2
+    assert "no-such-file.jsonl" in result.stderr

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.knowledge import load_knowledge
+from bot.matcher import Matcher, question_type
+from tests.conftest import SEED_ID
+
+
+def top_id(matcher: Matcher, question: str) -> str:
+    answer = matcher.answer(question)
+    assert answer.answered, f"abstained on {question!r} (confidence {answer.confidence:.2f})"
+    return answer.facts[0].fact.id
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("Will Lee meet Donald Trump?", "p6.s1"),
+        ("Who is the Japanese foreign minister?", "p10.s1"),
+        ("What does the photo show?", "p1.s1"),
+        ("When were diplomatic ties normalized?", "p8.s1"),
+    ],
+)
+def test_answers_plain_questions(matcher, question, fact):
+    assert top_id(matcher, question) == f"{SEED_ID}:{fact}"
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("Who is Ishiaba meeting in mid-June?", "p7.s1"),
+        ("Who did Cho Hyun meet, Iwya?", "p10.s1"),
+        ("cryptocurency theft", "p5.s1"),
+        ("teritorial disputs", "p3.s1"),
+    ],
+)
+def test_tolerates_typos(matcher, question, fact):
+    assert top_id(matcher, question) == f"{SEED_ID}:{fact}"
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("What happened at the G7?", "p7.s1"),  # G7 = Group of Seven
+        ("Will Lee meet the US president?", "p6.s1"),  # US = United States
+        ("What are Pyongyang's malicious activities?", "p5.s1"),
+        ("When did Cho Hyun take up his post?", "p10.s1"),  # phrase equivalence
+    ],
+)
+def test_uses_the_alias_table(matcher, question, fact):
+    assert top_id(matcher, question) == f"{SEED_ID}:{fact}"
+
+
+def test_alias_is_needed_for_the_acronym(seed):
+    without = Matcher(seed.model_copy(update={"aliases": ()}))
+    assert not without.answer("What happened at the G7?").answered
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the capital of France?",
+        "asdkjh qwe zzz",
+        "Who wrote Hamlet?",
+        "How many people live in Tokyo?",
+        "What is the price of bitcoin in euros?",
+    ],
+)
+def test_abstains_when_the_article_does_not_say(matcher, question):
+    answer = matcher.answer(question)
+    assert answer.kind == "abstain"
+    assert answer.facts == []
+    assert len(answer.suggestions) <= 3
+
+
+def test_abstention_offers_close_suggestions(matcher):
+    answer = matcher.answer("How many missiles did North Korea launch?")
+    assert answer.kind == "abstain"
+    assert 1 <= len(answer.suggestions) <= 3
+    assert any("North Korea" in suggestion for suggestion in answer.suggestions)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"), [("hi", "greeting"), ("Good morning!", "greeting"), ("help", "help"), ("  ", "empty")]
+)
+def test_small_talk_gets_an_introduction_not_a_fact(matcher, question, kind):
+    answer = matcher.answer(question)
+    assert answer.kind == kind
+    assert answer.facts == []
+
+
+def test_several_facts_answer_together(matcher):
+    answer = matcher.answer("Ishiba and Lee")
+    assert answer.answered
+    assert 2 <= len(answer.facts) <= 3
+    assert len({item.fact.id for item in answer.facts}) == len(answer.facts)
+
+
+def test_rare_words_outweigh_common_ones(matcher):
+    # "Kishida" is rare and only in p9; "Japanese Prime Minister" is everywhere.
+    assert top_id(matcher, "Japanese Prime Minister Kishida") == f"{SEED_ID}:p9.s1"
+
+
+def test_confidence_is_a_probability_and_deterministic(matcher):
+    first = matcher.answer("Who visited South Korea under Yoon?")
+    second = matcher.answer("Who visited South Korea under Yoon?")
+    assert 0.0 <= first.confidence <= 1.0
+    assert first == second
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("when did he go".split(), "time"),
+        ("how many people".split(), "number"),
+        ("who is he".split(), "person"),
+        ("where is it".split(), "place"),
+        ("is lee coming".split(), None),
+    ],
+)
+def test_question_type(words, expected):
+    assert question_type(words) == expected
+
+
+def test_each_fact_cites_its_own_article(two_articles):
+    knowledge = load_knowledge(two_articles)
+    matcher = Matcher(knowledge)
+    strike = matcher.answer("How much will the deal raise wages?")
+    assert strike.answered
+    assert strike.facts[0].fact.article_id == "port-strike"
+    summit = matcher.answer("Will Lee meet Donald Trump?")
+    assert summit.facts[0].fact.article_id == SEED_ID

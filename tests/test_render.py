@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import io
+
+from bot.chat import run_chat
+from bot.render import NOT_IN_ARTICLE, render_text
+
+
+def test_answer_quotes_the_original_text_with_numbered_citations(seed, matcher):
+    answer = matcher.answer("Ishiba and Lee")
+    text = render_text(answer, seed)
+    for number, item in enumerate(answer.facts, start=1):
+        assert f"\u201c{item.fact.text}\u201d [{number}]" in text
+        assert (
+            f"[{number}] Japan, South Korea arranging Lee visit for talks with Ishiba, Kyodo ({item.fact.id})" in text
+        )
+
+
+def test_abstention_says_so_and_lists_suggestions(seed, matcher):
+    answer = matcher.answer("How many missiles did North Korea launch?")
+    text = render_text(answer, seed)
+    assert text.startswith(NOT_IN_ARTICLE)
+    assert "Did you mean:" in text
+
+
+def test_colour_only_wraps_the_same_words(seed, matcher):
+    answer = matcher.answer("Will Lee meet Donald Trump?")
+    plain = render_text(answer, seed)
+    coloured = render_text(answer, seed, color=True)
+    assert "\x1b[" in coloured
+    assert plain == __import__("re").sub(r"\x1b\[[0-9;]*m", "", coloured)
+
+
+def test_chat_ends_on_quit(seed, matcher):
+    out = io.StringIO()
+    assert run_chat(seed, matcher, stdin=io.StringIO("who is cho hyun\nquit\nWho is Yoon?\n"), stdout=out) == 0
+    text = out.getvalue()
+    assert "Cho Hyun visited Japan" in text
+    assert "you> Who is Yoon?" not in text
