@@ -18,11 +18,14 @@ How it decides, in order:
 
 from __future__ import annotations
 
+import functools
 import itertools
+import json
 import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
@@ -43,6 +46,9 @@ _TYPO_CUTOFF = 80.0
 _TYPO_MIN_LEN = 4
 _STEM_MIN_LEN = 5
 
+# Questions with this many terms or more count as long (see Matcher.features).
+_LONG_QUESTION_TERMS = 5
+
 # Weight kept by the noun after "which"/"what" ("which country"): it names the answer.
 _ANSWER_HEAD_WEIGHT = 0.4
 
@@ -51,25 +57,10 @@ _BIGRAM_BONUS = 0.08
 _FUZZ_BONUS = 0.10
 _TYPE_PENALTY = 0.25
 
-# Confidence: a logistic model over the features of ``Matcher.features`` (same order),
-# fit by ``scripts/calibrate.py`` on the shared dev files. Refit after changing features.
-CONFIDENCE_COEFFICIENTS: tuple[float, ...] = (
-    -3.058,
-    2.076,
-    -1.359,
-    0.223,
-    0.826,
-    -0.755,
-    -1.604,
-    0.502,
-    0.182,
-    0.816,
-    -0.379,
-    -1.366,
-    1.815,
-    1.300,
-    1.332,
-)
+# Confidence: a logistic model over the features of ``Matcher.features`` (same order).
+# Its coefficients are data, written by ``scripts/calibrate.py --write`` to
+# ``confidence.json``; refit after changing a feature.
+CONFIDENCE_FILE = Path(__file__).with_name("confidence.json")
 FEATURE_NAMES = (
     "bias",
     "coverage",
@@ -86,10 +77,24 @@ FEATURE_NAMES = (
     "coverage_squared",
     "coverage_per_term",
     "corrected_share",
+    "long",
+    "long_coverage",
+    "long_unknown_share",
+    "long_max_missing_known",
+    "long_margin",
 )
 
+
+@functools.cache
+def confidence_coefficients() -> tuple[float, ...]:
+    data = json.loads(CONFIDENCE_FILE.read_text(encoding="utf-8"))
+    if tuple(data["features"]) != FEATURE_NAMES:
+        raise RuntimeError(f"{CONFIDENCE_FILE} was fit for other features; run scripts/calibrate.py --write")
+    return tuple(float(value) for value in data["coefficients"])
+
+
 # Confidence needed to answer, chosen from the trade-off table of ``eval --sweep`` (README).
-DEFAULT_THRESHOLD = 0.4
+DEFAULT_THRESHOLD = 0.35
 
 # Facts beyond the first are quoted only when they score this close to the best one.
 _MULTI_RATIO = 0.85
@@ -204,11 +209,13 @@ class Matcher:
         threshold: float = DEFAULT_THRESHOLD,
         max_facts: int = 3,
         max_suggestions: int = 3,
+        coefficients: tuple[float, ...] | None = None,
     ) -> None:
         self.knowledge = knowledge
         self.threshold = threshold
         self.max_facts = max_facts
         self.max_suggestions = max_suggestions
+        self._coefficients = coefficients or confidence_coefficients()
         self.facts: list[Fact] = list(knowledge.facts)
         self._phrases: dict[tuple[str, ...], list[tuple[str, float]]] = defaultdict(list)
         for index, group in enumerate(knowledge.aliases):
@@ -385,7 +392,7 @@ class Matcher:
         matched = [item.weight for item in query.terms if any(option in terms for option in item.options)]
         runner_up = ranked[position + 1][0] if position + 1 < len(ranked) else 0.0
         pairs = len(query.bigrams & self.fact_bigrams[index]) / len(query.bigrams) if query.bigrams else 0.0
-        return [
+        base = [
             1.0,
             coverage,
             unknown,
@@ -402,10 +409,14 @@ class Matcher:
             coverage / max(1, len(query.terms)),
             sum(item.weight for item in query.terms if item.corrected and item not in missing) / total,
         ]
+        # Long, specific questions need their specifics covered: the same evidence means
+        # less for them, so the main features also enter once more for long questions.
+        long = 1.0 if len(query.terms) >= _LONG_QUESTION_TERMS else 0.0
+        return [*base, long, long * coverage, long * unknown, long * base[4], long * base[8]]
 
     def _confidence(self, query: _Query, ranked: list[tuple[float, float, int]], position: int) -> float:
         features = self.features(query, ranked, position)
-        z = sum(c * f for c, f in zip(CONFIDENCE_COEFFICIENTS, features, strict=True))
+        z = sum(c * f for c, f in zip(self._coefficients, features, strict=True))
         return 1.0 / (1.0 + math.exp(-z))
 
     # -- answering ---------------------------------------------------------------
