@@ -68,6 +68,7 @@ def _matcher(settings: Settings, knowledge: Knowledge):  # type: ignore[no-untyp
 
     return Matcher(
         knowledge,
+        max_question_chars=settings.max_question_chars,
         threshold=settings.answer_threshold,
         max_facts=settings.max_facts,
         max_suggestions=settings.max_suggestions,
