@@ -42,14 +42,15 @@ def render_text(answer: Answer, knowledge: Knowledge, *, color: bool = False) ->
             lines += [f"  - {suggestion}" for suggestion in answer.suggestions]
         return "\n".join(lines)
     lines = []
-    cited: list[str] = []
+    cited: dict[str, list[tuple[int, str]]] = {}
     for number, item in enumerate(answer.facts, start=1):
         lines.append(f"{_style(chr(0x201C) + item.fact.text + chr(0x201D), 'quote', color)} [{number}]")
-        if item.fact.article_id not in cited:
-            cited.append(item.fact.article_id)
+        cited.setdefault(item.fact.article_id, []).append((number, item.fact.id))
     lines.append("")
-    for number, item in enumerate(answer.facts, start=1):
-        article = knowledge.articles[item.fact.article_id]
-        lines.append(_style(f"[{number}] {article.citation()} ({item.fact.id})", "cite", color))
+    # One source line per article: its citation, then which quotes came from where.
+    for article_id, quotes in cited.items():
+        numbers = "".join(f"[{number}]" for number, _ in quotes)
+        ids = ", ".join(fact_id for _, fact_id in quotes)
+        lines.append(_style(f"{numbers} {knowledge.articles[article_id].citation()} ({ids})", "cite", color))
     lines.append(_style(f"confidence {answer.confidence:.2f}", "dim", color))
     return "\n".join(lines)

@@ -9,11 +9,13 @@ from bot.render import NOT_IN_ARTICLE, render_text
 def test_answer_quotes_the_original_text_with_numbered_citations(seed, matcher):
     answer = matcher.answer("Ishiba and Lee")
     text = render_text(answer, seed)
+    assert len(answer.facts) >= 2
     for number, item in enumerate(answer.facts, start=1):
         assert f"\u201c{item.fact.text}\u201d [{number}]" in text
-        assert (
-            f"[{number}] Japan, South Korea arranging Lee visit for talks with Ishiba, Kyodo ({item.fact.id})" in text
-        )
+    numbers = "".join(f"[{n}]" for n in range(1, len(answer.facts) + 1))
+    ids = ", ".join(item.fact.id for item in answer.facts)
+    assert f"{numbers} Japan, South Korea arranging Lee visit for talks with Ishiba, Kyodo ({ids})" in text
+    assert text.count("Kyodo") == 1
 
 
 def test_abstention_says_so_and_lists_suggestions(seed, matcher):
