@@ -37,3 +37,34 @@ def zipf(word: str) -> float:
 def weight(word: str) -> float:
     """How much a word says about which fact is meant: rare words weigh more."""
     return max(_MIN_WEIGHT, _ZIPF_CEILING - zipf(word))
+
+
+# Pairs of opposites. A question that uses one word of a pair while the fact uses the
+# other is usually asking about something the fact does not say.
+_OPPOSITES = """
+before after; more less; more fewer; most least; largest smallest; biggest smallest;
+higher lower; highest lowest; first last; increase decrease; rise fall; win lose;
+won lost; north south; east west; include exclude; early late; earliest latest;
+old new; oldest newest; major minor; positive negative; same different; always never;
+inside outside; accept reject; above below; maximum minimum; strong weak;
+strongest weakest; long short; longest shortest; start end; begin end; open close;
+internal external; import export; public private; upper lower; male female;
+north-east south-west; ancient modern; heavy light; fast slow; hot cold; large small;
+wide narrow; high low; top bottom; success failure; legal illegal; true false;
+direct indirect; possible impossible; approve reject; allow ban; allow forbid;
+support oppose; majority minority; rich poor; before later; prior after
+"""
+
+
+def _opposites() -> dict[str, frozenset[str]]:
+    table: dict[str, set[str]] = {}
+    for pair in _OPPOSITES.replace("\n", " ").split(";"):
+        words = pair.split()
+        if len(words) == 2:
+            a, b = words
+            table.setdefault(a, set()).add(b)
+            table.setdefault(b, set()).add(a)
+    return {word: frozenset(others) for word, others in table.items()}
+
+
+OPPOSITES = _opposites()

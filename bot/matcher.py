@@ -77,6 +77,7 @@ FEATURE_NAMES = (
     "coverage_squared",
     "coverage_per_term",
     "corrected_share",
+    "opposite_word",
     "long",
     "long_coverage",
     "long_unknown_share",
@@ -118,7 +119,6 @@ _PERSON_TITLES = frozenset(
     "ambassador governor mayor senator general chairman chief ceo director leader "
     "mr mrs ms dr sir lord pope emperor author writer founder".split()
 )
-_NEGATIONS = frozenset("not no never nor neither none nothing nobody without cannot t".split())
 _DIGIT = re.compile(r"\d")
 _CAPITALIZED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
 
@@ -168,6 +168,7 @@ class _Query:
     bigrams: set[str]
     qtype: str | None
     numbers: set[str]
+    words: frozenset[str]
     norm: str
     negated: bool
 
@@ -234,6 +235,7 @@ class Matcher:
         self.fact_numbers: list[frozenset[str]] = []
         self.fact_match_texts: list[str] = []
         self.fact_negated: list[bool] = []
+        self.fact_words: list[frozenset[str]] = []
         postings: dict[str, list[int]] = defaultdict(list)
         for index, fact in enumerate(self.facts):
             fact_tokens = textmod.tokens(fact.text)
@@ -243,10 +245,12 @@ class Matcher:
             indexed = set(terms) | self._concepts(textmod.phrase_terms(fact_tokens))
             self.fact_terms.append(frozenset(indexed))
             self.fact_match_texts.append(" ".join(terms))
-            self.fact_negated.append(bool(_NEGATIONS.intersection(fact.norm.split())))
+            self.fact_negated.append(bool(textmod.NEGATIONS.intersection(fact.norm.split())))
             self.fact_bigrams.append(frozenset(f"{a} {b}" for a, b in itertools.pairwise(terms)))
             self.fact_types.append(_answer_types(fact))
-            self.fact_numbers.append(frozenset(re.findall(r"\d+", fact.norm)))
+            fact_words = set(fact.norm.replace("-", " ").split())
+            self.fact_numbers.append(frozenset(re.findall(r"\d+", fact.norm)) | (fact_words & _NUMBER_WORDS))
+            self.fact_words.append(frozenset(token.word for token in fact_tokens))
             for term in indexed:
                 postings[term].append(index)
         self.postings = dict(postings)
@@ -331,9 +335,10 @@ class Matcher:
             terms=terms,
             bigrams={f"{a} {b}" for a, b in itertools.pairwise(lemmas)},
             qtype=question_type(words),
-            numbers={word for word in words if word.isdigit()},
+            numbers={word for word in words if word.isdigit() or word in _NUMBER_WORDS},
+            words=frozenset(words),
             norm=" ".join(lemmas),
-            negated=bool(_NEGATIONS.intersection(words)),
+            negated=bool(textmod.NEGATIONS.intersection(words)),
         )
 
     # -- scoring -----------------------------------------------------------------
@@ -405,15 +410,23 @@ class Matcher:
             max(0.0, score - runner_up),
             max(matched, default=0.0) / 8.0,
             pairs,
-            1.0 if query.negated != self.fact_negated[index] else 0.0,
+            1.0 if query.negated and not self.fact_negated[index] else 0.0,
             coverage * coverage,
             coverage / max(1, len(query.terms)),
             sum(item.weight for item in query.terms if item.corrected and item not in missing) / total,
+            1.0 if self._opposed(query.words, self.fact_words[index]) else 0.0,
         ]
         # Long, specific questions need their specifics covered: the same evidence means
         # less for them, so the main features also enter once more for long questions.
         long = 1.0 if len(query.terms) >= _LONG_QUESTION_TERMS else 0.0
         return [*base, long, long * coverage, long * unknown, long * base[4], long * base[8]]
+
+    @staticmethod
+    def _opposed(question: frozenset[str], fact: frozenset[str]) -> bool:
+        """The question uses a word whose opposite, and not itself, is in the fact."""
+        return any(
+            word not in fact and lexicon.OPPOSITES[word] & fact for word in question if word in lexicon.OPPOSITES
+        )
 
     def _confidence(self, query: _Query, ranked: list[tuple[float, float, int]], position: int) -> float:
         features = self.features(query, ranked, position)

@@ -58,6 +58,15 @@ STOPWORDS = frozenset(
     tell know please explain mean means describe give show let
     about regarding concerning kind sort thing things way something
     s t d ll m re ve
+    dont doesnt didnt isnt arent wasnt werent cant cannot wont wouldnt shouldnt couldnt
+    hasnt havent hadnt
+    """.split()
+)
+# Words that turn a statement around; compared between a question and a fact.
+NEGATIONS = frozenset(
+    """
+    not no never nor neither none nothing nobody nowhere without cannot cant dont doesnt
+    didnt isnt arent wasnt werent wont wouldnt shouldnt couldnt hasnt havent hadnt
     """.split()
 )
 # Words skipped when matching alias phrases, so "start his term" is "start term".
