@@ -30,8 +30,10 @@ class Answer(BaseModel):
     facts: list[ScoredFact]
     # Ranked candidates whatever the decision (for evaluation and suggestions).
     candidates: list[ScoredFact]
-    # Close questions the knowledge can answer, offered when abstaining.
+    # Close questions the knowledge can answer, offered when abstaining, and the ids
+    # of the facts they come from (same order).
     suggestions: list[str]
+    suggestion_ids: list[str] = []
 
     @property
     def answered(self) -> bool:

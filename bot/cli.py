@@ -49,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--sweep", action="store_true", help="also show the trade-off at thresholds 0.1 to 0.9")
 
     commands.add_parser("check", parents=[common], help="validate settings and knowledge")
+    commands.add_parser("run", parents=[common], help="run the Discord bot (without a token: the local chat)")
+    commands.add_parser("sync", parents=[common], help="upload the slash commands to Discord now")
     return parser
 
 
@@ -149,7 +151,51 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"chat": cmd_chat, "ask": cmd_ask, "facts": cmd_facts, "eval": cmd_eval, "check": cmd_check}
+def _discord(args: argparse.Namespace, *, sync_only: bool) -> int:
+    import asyncio
+    import logging
+
+    settings = _settings(args)
+    knowledge = _knowledge(settings)
+    if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
+        if sync_only:
+            raise SettingsError("QABOT_DISCORD_TOKEN is not set; syncing commands needs the bot's token")
+        print(
+            "QABOT_DISCORD_TOKEN is not set, so here is the local chat instead (see README: Discord).", file=sys.stderr
+        )
+        return cmd_chat(args)
+
+    import discord
+
+    from bot.discord_bot import run_bot
+
+    discord.utils.setup_logging(level=logging.INFO)
+    try:
+        asyncio.run(run_bot(settings, knowledge, sync_only=sync_only))
+    except discord.LoginFailure:
+        raise SettingsError("QABOT_DISCORD_TOKEN was refused by Discord; check or reset the token") from None
+    except discord.PrivilegedIntentsRequired:
+        raise SettingsError("Discord refused the requested intents") from None
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return _discord(args, sync_only=False)
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    return _discord(args, sync_only=True)
+
+
+_COMMANDS = {
+    "chat": cmd_chat,
+    "ask": cmd_ask,
+    "facts": cmd_facts,
+    "eval": cmd_eval,
+    "check": cmd_check,
+    "run": cmd_run,
+    "sync": cmd_sync,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -97,6 +97,11 @@ def confidence_coefficients() -> tuple[float, ...]:
 # Confidence needed to answer, chosen from the trade-off table of ``eval --sweep`` (README).
 DEFAULT_THRESHOLD = 0.35
 
+# Suggestions: the nearest facts' openings, when they share this much of the question.
+_SUGGESTION_CHARS = 100
+_SUGGESTION_COVERAGE = 0.25
+_COMPLETION_CUTOFF = 60.0
+
 # Facts beyond the first are quoted only when they score this close to the best one.
 _MULTI_RATIO = 0.85
 
@@ -453,18 +458,15 @@ class Matcher:
         best_score, _, best_index = ranked[0]
         confidence = self._confidence(query, ranked, 0)
         if confidence < self.threshold:
-            suggestions = [
-                self.facts[i].text if len(self.facts[i].text) <= 100 else self.facts[i].text[:97].rstrip() + "..."
-                for s, c, i in ranked[: self.max_suggestions]
-                if c >= 0.25
-            ]
+            near = [index for _, coverage, index in ranked[: self.max_suggestions] if coverage >= _SUGGESTION_COVERAGE]
             return Answer(
                 question=question,
                 kind="abstain",
                 confidence=confidence,
                 facts=[],
                 candidates=candidates,
-                suggestions=suggestions,
+                suggestions=[textmod.clip(self.facts[index].text, _SUGGESTION_CHARS) for index in near],
+                suggestion_ids=[self.facts[index].id for index in near],
             )
         chosen = [ScoredFact(fact=self.facts[best_index], score=confidence)]
         for position, (score, _, index) in enumerate(ranked[1:], start=1):
@@ -476,6 +478,37 @@ class Matcher:
         return Answer(
             question=question, kind="answer", confidence=confidence, facts=chosen, candidates=candidates, suggestions=[]
         )
+
+    def answer_fact(self, fact_id: str) -> Answer | None:
+        """An answer quoting one known fact (a suggestion the user picked), or None."""
+        for fact in self.facts:
+            if fact.id == fact_id:
+                item = ScoredFact(fact=fact, score=1.0)
+                return Answer(
+                    question=fact.text, kind="answer", confidence=1.0, facts=[item], candidates=[item], suggestions=[]
+                )
+        return None
+
+    def completions(self, text: str, limit: int = 25) -> list[str]:
+        """Openings of the facts that best fit partly typed text, for autocomplete."""
+        text = text[: self.max_question_chars]
+        indices: list[int] = []
+        if text.strip():
+            query = self.analyse(text)
+            indices = [index for _, _, index in (self.rank(query) if query.terms else [])]
+            if not indices:
+                # A word still being typed: compare the fragment with each fact's text.
+                matches = process.extract(
+                    textmod.normalize(text),
+                    {index: fact.norm for index, fact in enumerate(self.facts)},
+                    scorer=fuzz.partial_ratio,
+                    score_cutoff=_COMPLETION_CUTOFF,
+                    limit=limit,
+                )
+                indices = [index for _, _, index in matches]
+        else:
+            indices = list(range(len(self.facts)))
+        return [textmod.clip(self.facts[index].text, _SUGGESTION_CHARS) for index in indices[:limit]]
 
     def _reply(self, question: str, kind: str) -> Answer:
         return Answer(question=question, kind=kind, confidence=0.0, facts=[], candidates=[], suggestions=[])  # type: ignore[arg-type]

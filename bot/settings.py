@@ -8,9 +8,10 @@ the variable, so surfaces can exit with code 2 and no traceback.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.matcher import DEFAULT_THRESHOLD
 
@@ -42,7 +43,39 @@ class Settings(BaseSettings):
 
     # Discord (used by the bot surface only).
     discord_token: SecretStr | None = None
+    # A guild (server) whose slash commands are synced at every start, for development.
     dev_guild_id: int | None = None
+    # Who may use owner-only commands besides the application's owner.
+    owner_id: int | None = None
+    # Sharding: the total shard count, and which shards this process runs ("0,1").
+    shard_count: int | None = Field(default=None, ge=1)
+    shard_ids: Annotated[list[int] | None, NoDecode] = None
+    # Another REST base and gateway (an HTTP proxy for rate limits, or a test server).
+    discord_api_base: str | None = None
+    discord_gateway_url: str | None = None
+    # Per-user cooldown: this many questions per this many seconds. Lower is kinder to a
+    # busy server, higher to a curious user.
+    cooldown_rate: int = Field(default=5, ge=1)
+    cooldown_seconds: float = Field(default=30.0, gt=0)
+    # SQLite file for feedback, unanswered questions and the command-sync hash.
+    database_path: Path = Path("qabot.sqlite3")
+    # Store questions the bot could not answer (hashed user ids only); off keeps none.
+    log_questions: bool = True
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(" ", "").split(",") if part] or None
+        return value
+
+    @model_validator(mode="after")
+    def _shards_fit(self) -> Settings:
+        if self.shard_ids and not self.shard_count:
+            raise ValueError("QABOT_SHARD_IDS needs QABOT_SHARD_COUNT")
+        if self.shard_ids and self.shard_count and any(not 0 <= i < self.shard_count for i in self.shard_ids):
+            raise ValueError("every QABOT_SHARD_IDS entry must be below QABOT_SHARD_COUNT")
+        return self
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -53,5 +86,6 @@ def load_settings(**overrides: object) -> Settings:
         problems = []
         for error in exc.errors():
             field = ".".join(str(part) for part in error["loc"])
-            problems.append(f"QABOT_{field.upper()}: {error['msg']}")
+            name = f"QABOT_{field.upper()}: " if field else ""
+            problems.append(f"{name}{error['msg']}")
         raise SettingsError("; ".join(problems)) from None

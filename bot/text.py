@@ -120,3 +120,16 @@ def content_terms(text: str) -> list[str]:
 def phrase_terms(items: list[Token]) -> list[str]:
     """The lemmas that alias phrases are matched against: every word but fillers."""
     return [token.term for token in items if token.term not in FILLERS]
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters at a word boundary, marked with "…"."""
+    if len(text) <= limit:
+        return text
+    if limit <= 1:
+        return text[:limit]
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + "\u2026"

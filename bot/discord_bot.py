@@ -1,0 +1,116 @@
+"""The Discord bot: a ``commands.AutoShardedBot`` that loads the QA cog and runs until told to stop.
+
+Intents are the fewest that work: ``guilds`` (to know the servers and channels),
+``dm_messages`` (questions sent in a DM) and ``guild_messages`` (mentions in a server).
+Message content is delivered without the privileged intent for DMs and for messages
+that mention the bot, which are the only messages it reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import signal
+
+import discord
+import yarl
+from discord.ext import commands
+
+from bot.feedback import FeedbackStore
+from bot.knowledge import Knowledge
+from bot.matcher import Matcher
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("bot.cogs.qa",)
+_SYNC_HASH_KEY = "command_sync_hash"
+
+
+def intents() -> discord.Intents:
+    chosen = discord.Intents.none()
+    chosen.guilds = True
+    chosen.dm_messages = True
+    chosen.guild_messages = True
+    return chosen
+
+
+def point_at(settings: Settings) -> None:
+    """Send REST and gateway traffic to the configured endpoints (a proxy or a test server)."""
+    if settings.discord_api_base:
+        discord.http.Route.BASE = settings.discord_api_base.rstrip("/")
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+class QABot(commands.AutoShardedBot):
+    def __init__(self, settings: Settings, knowledge: Knowledge, *, force_sync: bool = False) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            shard_count=settings.shard_count,
+            shard_ids=settings.shard_ids,  # type: ignore[arg-type]  # None means all shards
+            owner_id=settings.owner_id,
+            help_command=None,
+        )
+        self.settings = settings
+        self.knowledge = knowledge
+        self.matcher = Matcher(
+            knowledge,
+            threshold=settings.answer_threshold,
+            max_facts=settings.max_facts,
+            max_suggestions=settings.max_suggestions,
+            max_question_chars=settings.max_question_chars,
+        )
+        self.store = FeedbackStore(settings.database_path, log_questions=settings.log_questions)
+        self.force_sync = force_sync
+
+    async def setup_hook(self) -> None:
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        await self.sync_commands()
+
+    def command_hash(self) -> str:
+        payload = [command.to_dict(self.tree) for command in self.tree.get_commands()]
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+    async def sync_commands(self) -> None:
+        """Sync to the dev guild at every start; globally only when the commands changed."""
+        if self.settings.dev_guild_id:
+            guild = discord.Object(id=self.settings.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to the development guild", len(synced))
+            return
+        digest = self.command_hash()
+        if not self.force_sync and self.store.get_meta(_SYNC_HASH_KEY) == digest:
+            log.info("commands unchanged since the last sync; not syncing")
+            return
+        synced = await self.tree.sync()
+        self.store.set_meta(_SYNC_HASH_KEY, digest)
+        log.info("synced %d global commands", len(synced))
+
+    async def on_ready(self) -> None:
+        log.info("ready as %s in %d servers", self.user, len(self.guilds))
+
+    async def close(self) -> None:
+        await super().close()
+        self.store.close()
+
+
+async def run_bot(settings: Settings, knowledge: Knowledge, *, sync_only: bool = False) -> None:
+    """Run until SIGINT or SIGTERM (or, with ``sync_only``, sync the commands and stop)."""
+    assert settings.discord_token is not None
+    point_at(settings)
+    bot = QABot(settings, knowledge, force_sync=sync_only)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
+    async with bot:
+        if sync_only:
+            await bot.login(settings.discord_token.get_secret_value())
+            return
+        await bot.start(settings.discord_token.get_secret_value())

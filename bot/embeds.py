@@ -1,0 +1,104 @@
+"""Discord rendering of answers: embeds and plain replies within Discord's limits.
+
+Every text is cut at a word boundary to fit (2,000 characters a message, 256 an embed
+title, 4,096 an embed description, 2,048 a footer, 6,000 all of a message's embeds),
+so Discord never rejects a reply for its size.
+"""
+
+from __future__ import annotations
+
+import discord
+
+from bot.answer import Answer
+from bot.knowledge import Knowledge
+from bot.render import NOT_IN_ARTICLE, introduction
+from bot.text import clip
+
+MESSAGE_LIMIT = 2000
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FOOTER_LIMIT = 2048
+FIELD_LIMIT = 1024
+EMBED_TOTAL_LIMIT = 6000
+CHOICE_LIMIT = 100
+CHOICES = 25
+COLOUR = discord.Colour.blurple()
+
+
+def answer_embed(answer: Answer, knowledge: Knowledge) -> discord.Embed:
+    """The answer as an embed: quotes with numbered citations, the source in the footer."""
+    budget = DESCRIPTION_LIMIT
+    quotes = []
+    for number, item in enumerate(answer.facts, start=1):
+        line = f"> {clip(item.fact.text, max(10, budget - 16))} **[{number}]**"
+        quotes.append(line)
+        budget -= len(line) + 2
+        if budget <= 40:
+            break
+    embed = discord.Embed(
+        title=clip(answer.question.strip() or "Answer", TITLE_LIMIT), description="\n\n".join(quotes), colour=COLOUR
+    )
+    articles = list(dict.fromkeys(item.fact.article_id for item in answer.facts))
+    first = knowledge.articles[articles[0]]
+    if first.url:
+        embed.url = first.url
+    if len(articles) > 1:
+        for article_id in articles[:5]:
+            numbers = "".join(
+                f"[{n}]" for n, item in enumerate(answer.facts, start=1) if item.fact.article_id == article_id
+            )
+            embed.add_field(
+                name=numbers, value=clip(knowledge.articles[article_id].citation(), FIELD_LIMIT), inline=False
+            )
+    ids = ", ".join(item.fact.id for item in answer.facts)
+    embed.set_footer(text=clip(f"{first.citation()} · {ids} · confidence {answer.confidence:.2f}", FOOTER_LIMIT))
+    return embed
+
+
+def abstain_text(answer: Answer) -> str:
+    lines = [NOT_IN_ARTICLE]
+    if answer.suggestions:
+        lines.append("Did you mean one of these? Press a button to read it.")
+    return "\n".join(lines)
+
+
+def help_text(knowledge: Knowledge) -> str:
+    return clip(
+        introduction(knowledge) + "\n\nUse `/ask` (it suggests questions as you type), send me a direct message, "
+        "or mention me with your question. `/facts` lists what I know and `/source` shows where it comes from.",
+        MESSAGE_LIMIT,
+    )
+
+
+def source_embed(knowledge: Knowledge) -> discord.Embed:
+    embed = discord.Embed(title="Sources", colour=COLOUR)
+    for article in list(knowledge.articles.values())[:25]:
+        details = [part for part in (article.outlet, article.published, article.dateline, article.url) if part]
+        embed.add_field(
+            name=clip(article.title, TITLE_LIMIT),
+            value=clip(" · ".join(details) or "no details known", FIELD_LIMIT),
+            inline=False,
+        )
+    if len(knowledge.articles) > 25:
+        embed.set_footer(text=f"and {len(knowledge.articles) - 25} more articles")
+    return embed
+
+
+def fact_pages(knowledge: Knowledge, article_id: str | None = None, per_page: int = 8) -> list[discord.Embed]:
+    """The fact base as embeds, a page each, never longer than an embed allows."""
+    facts = [fact for fact in knowledge.facts if article_id is None or fact.article_id == article_id]
+    pages: list[discord.Embed] = []
+    lines: list[str] = []
+    size = 0
+    for fact in facts:
+        line = f"`{fact.id}` {clip(fact.text, 400)}"
+        if lines and (len(lines) >= per_page or size + len(line) + 1 > DESCRIPTION_LIMIT - 100):
+            pages.append(discord.Embed(title="Facts", description="\n".join(lines), colour=COLOUR))
+            lines, size = [], 0
+        lines.append(line)
+        size += len(line) + 1
+    if lines or not pages:
+        pages.append(discord.Embed(title="Facts", description="\n".join(lines) or "No facts.", colour=COLOUR))
+    for number, page in enumerate(pages, start=1):
+        page.set_footer(text=f"Page {number} of {len(pages)}")
+    return pages

@@ -1,0 +1,138 @@
+"""The feedback store: votes on answers, unanswered questions and small bot state, in SQLite.
+
+The database runs in WAL mode and commits every write at once, so an acknowledged row
+survives a crash of the process. User ids are stored only as salted hashes. When the
+file cannot be opened or written (corrupt, locked, read-only), the store logs the error
+and turns itself off: the bot goes on answering, without feedback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS votes (
+    id INTEGER PRIMARY KEY,
+    at REAL NOT NULL,
+    user_hash TEXT NOT NULL,
+    message_id INTEGER,
+    fact_id TEXT NOT NULL,
+    question TEXT NOT NULL,
+    vote INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS unanswered (
+    id INTEGER PRIMARY KEY,
+    at REAL NOT NULL,
+    user_hash TEXT NOT NULL,
+    question TEXT NOT NULL,
+    normalized TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS unanswered_normalized ON unanswered (normalized);
+"""
+
+
+class FeedbackStore:
+    """Feedback and unanswered questions, kept in one SQLite file."""
+
+    def __init__(self, path: Path, *, log_questions: bool = True) -> None:
+        self.path = path
+        self.log_questions = log_questions
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        self._salt = ""
+        try:
+            if path.parent and not path.parent.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(path, timeout=2.0, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.executescript(_SCHEMA)
+            self._db = db
+            self._salt = self.get_meta("user_salt") or self._new_salt()
+        except (sqlite3.Error, OSError) as exc:
+            log.error("feedback store %s is unavailable, answering without it: %s", path, exc)
+            self._db = None
+
+    @property
+    def available(self) -> bool:
+        return self._db is not None
+
+    def _new_salt(self) -> str:
+        salt = secrets.token_hex(16)
+        self.set_meta("user_salt", salt)
+        return salt
+
+    def user_hash(self, user_id: int) -> str:
+        return hashlib.sha256(f"{self._salt}:{user_id}".encode()).hexdigest()[:32]
+
+    def _write(self, sql: str, params: tuple[object, ...]) -> bool:
+        if self._db is None:
+            return False
+        try:
+            with self._lock:
+                self._db.execute(sql, params)
+            return True
+        except sqlite3.Error as exc:
+            log.error("feedback store write failed: %s", exc)
+            return False
+
+    def _read(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        if self._db is None:
+            return []
+        try:
+            with self._lock:
+                return list(self._db.execute(sql, params).fetchall())
+        except sqlite3.Error as exc:
+            log.error("feedback store read failed: %s", exc)
+            return []
+
+    def get_meta(self, key: str) -> str | None:
+        rows = self._read("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
+
+    def set_meta(self, key: str, value: str) -> bool:
+        return self._write(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def record_vote(self, user_id: int, message_id: int | None, fact_id: str, question: str, up: bool) -> bool:
+        return self._write(
+            "INSERT INTO votes (at, user_hash, message_id, fact_id, question, vote) VALUES (?, ?, ?, ?, ?, ?)",
+            (time.time(), self.user_hash(user_id), message_id, fact_id, question, 1 if up else -1),
+        )
+
+    def record_unanswered(self, user_id: int, question: str, normalized: str) -> bool:
+        if not self.log_questions:
+            return False
+        return self._write(
+            "INSERT INTO unanswered (at, user_hash, question, normalized) VALUES (?, ?, ?, ?)",
+            (time.time(), self.user_hash(user_id), question, normalized),
+        )
+
+    def top_unanswered(self, limit: int = 10) -> list[tuple[str, int]]:
+        """The most frequent unanswered questions: (an example wording, count)."""
+        rows = self._read(
+            "SELECT MAX(question), COUNT(*) AS n FROM unanswered GROUP BY normalized"
+            " ORDER BY n DESC, MAX(at) DESC LIMIT ?",
+            (limit,),
+        )
+        return [(str(question), int(str(count))) for question, count in rows]
+
+    def votes(self) -> list[tuple[str, int]]:
+        return [(str(f), int(str(v))) for f, v in self._read("SELECT fact_id, vote FROM votes ORDER BY id")]
+
+    def close(self) -> None:
+        if self._db is not None:
+            with self._lock:
+                self._db.close()
+            self._db = None

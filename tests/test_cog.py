@@ -1,0 +1,197 @@
+"""The cog's callbacks with fake interactions that enforce Discord's response rules."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+from discord import app_commands
+
+from bot import embeds
+from bot.answer import Answer, ScoredFact
+from bot.cogs.qa import QA, FeedbackButton, reply_for
+from bot.discord_bot import QABot, intents
+from bot.knowledge import Fact
+from bot.settings import load_settings
+
+
+class FakeResponse:
+    """Like ``InteractionResponse``: one response per interaction, ``is_done()`` a method."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    def is_done(self) -> bool:
+        return bool(self.sent)
+
+    async def send_message(self, content: str | None = None, **kwargs: Any) -> None:
+        if self.sent:
+            raise discord.InteractionResponded(None)  # type: ignore[arg-type]
+        self.sent.append({"content": content, **kwargs})
+
+    async def edit_message(self, **kwargs: Any) -> None:
+        await self.send_message(**kwargs)
+
+    async def defer(self, **kwargs: Any) -> None:
+        await self.send_message(deferred=True, **kwargs)
+
+
+class FakeFollowup:
+    def __init__(self, response: FakeResponse) -> None:
+        self.response = response
+        self.sent: list[dict[str, Any]] = []
+
+    async def send(self, content: str | None = None, **kwargs: Any) -> None:
+        if not self.response.is_done():
+            raise AssertionError("a followup before any response or defer")
+        self.sent.append({"content": content, **kwargs})
+
+
+class FakeUser:
+    def __init__(self, user_id: int) -> None:
+        self.id = user_id
+        self.bot = False
+
+
+class FakeInteraction:
+    def __init__(self, client: QABot, user_id: int = 42) -> None:
+        self.client = client
+        self.user = FakeUser(user_id)
+        self.response = FakeResponse()
+        self.followup = FakeFollowup(self.response)
+        self.command = None
+        self.message = None
+
+
+@pytest.fixture
+def bot(tmp_path: Path) -> QABot:
+    settings = load_settings(database_path=tmp_path / "db.sqlite3", cooldown_rate=2)
+    from bot.knowledge import load_knowledge
+
+    return QABot(settings, load_knowledge(settings.knowledge_dir))
+
+
+@pytest.fixture
+def cog(bot: QABot) -> QA:
+    return QA(bot)
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def test_intents_are_the_fewest_that_work() -> None:
+    chosen = intents()
+    assert chosen.guilds and chosen.dm_messages and chosen.guild_messages
+    assert not chosen.message_content and not chosen.members and not chosen.presences
+
+
+def test_bot_never_pings(bot: QABot) -> None:
+    mentions = bot.allowed_mentions
+    assert mentions is not None
+    assert mentions.to_dict() == {"parse": []}
+
+
+def test_ask_responds_once_with_an_embed(cog: QA, bot: QABot) -> None:
+    interaction = FakeInteraction(bot)
+    run(cog.ask.callback(cog, interaction, "Will Lee meet Donald Trump?"))  # type: ignore[arg-type]
+    assert len(interaction.response.sent) == 1
+    embed = interaction.response.sent[0]["embed"]
+    assert "Lee is expected to stop in Japan" in embed.description
+    assert isinstance(interaction.response.sent[0]["view"], discord.ui.View)
+
+
+def test_unanswered_questions_are_stored_without_user_ids(cog: QA, bot: QABot) -> None:
+    interaction = FakeInteraction(bot, user_id=123456789)
+    run(cog.ask.callback(cog, interaction, "What is Ishiba's favourite food?"))  # type: ignore[arg-type]
+    assert interaction.response.sent[0]["content"].startswith("The article does not say.")
+    assert bot.store.top_unanswered() == [("What is Ishiba's favourite food?", 1)]
+    rows = bot.store._read("SELECT user_hash FROM unanswered")
+    assert rows and "123456789" not in str(rows[0][0])
+
+
+def test_logging_questions_can_be_turned_off(tmp_path: Path) -> None:
+    from bot.knowledge import load_knowledge
+
+    settings = load_settings(database_path=tmp_path / "db.sqlite3", log_questions=False)
+    quiet = QABot(settings, load_knowledge(settings.knowledge_dir))
+    cog = QA(quiet)
+    run(cog.ask.callback(cog, FakeInteraction(quiet), "Who wrote Hamlet?"))  # type: ignore[arg-type]
+    assert quiet.store.top_unanswered() == []
+
+
+@pytest.mark.parametrize("responded", [False, True])
+def test_errors_get_one_short_ephemeral_apology(
+    cog: QA, bot: QABot, responded: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    interaction = FakeInteraction(bot)
+    if responded:
+        run(interaction.response.defer())
+    error = app_commands.CommandInvokeError(cog.ask, RuntimeError("boom"))  # type: ignore[arg-type]
+    run(cog.on_app_command_error(interaction, error))  # type: ignore[arg-type]
+    sent = interaction.followup.sent if responded else interaction.response.sent
+    assert len(sent) == 1 and sent[0]["ephemeral"] is True
+    assert "Sorry" in sent[0]["content"]
+    assert "boom" in caplog.text
+
+
+def test_cooldown_error_is_friendly(cog: QA, bot: QABot) -> None:
+    interaction = FakeInteraction(bot)
+    error = app_commands.CommandOnCooldown(app_commands.Cooldown(2, 30), 12.3)
+    run(cog.on_app_command_error(interaction, error))  # type: ignore[arg-type]
+    assert interaction.response.sent[0]["ephemeral"] is True
+    assert "Try again in 12 s" in interaction.response.sent[0]["content"]
+
+
+def test_facts_pages_are_ephemeral_and_turn(cog: QA, bot: QABot) -> None:
+    interaction = FakeInteraction(bot)
+    run(cog.facts.callback(cog, interaction, None))  # type: ignore[arg-type]
+    first = interaction.response.sent[0]
+    assert first["ephemeral"] is True
+    view = first["view"]
+    assert view.previous.disabled and not view.next.disabled
+    turn = FakeInteraction(bot)
+    run(view.next.callback(turn))
+    assert turn.response.sent[0]["embed"].footer.text == "Page 2 of 2"
+
+
+def test_facts_of_an_unknown_article(cog: QA, bot: QABot) -> None:
+    interaction = FakeInteraction(bot)
+    run(cog.facts.callback(cog, interaction, "no-such-article"))  # type: ignore[arg-type]
+    assert interaction.response.sent[0]["ephemeral"] is True
+    assert "no article" in interaction.response.sent[0]["content"].lower()
+
+
+def test_feedback_vote_is_recorded(bot: QABot) -> None:
+    interaction = FakeInteraction(bot, user_id=7)
+    run(FeedbackButton("down", "ishiba-lee-summit:p2.s1").callback(interaction))  # type: ignore[arg-type]
+    assert interaction.response.sent[0]["ephemeral"] is True
+    assert bot.store.votes() == [("ishiba-lee-summit:p2.s1", -1)]
+
+
+def test_embeds_stay_within_discord_limits(bot: QABot) -> None:
+    long_text = "word " * 3000
+    fact = Fact(
+        id="x:p1.s1",
+        article_id="ishiba-lee-summit",
+        paragraph=1,
+        sentence=1,
+        kind="sentence",
+        start=0,
+        end=len(long_text),
+        text=long_text,
+        norm=long_text,
+    )
+    items = [ScoredFact(fact=fact, score=1.0)] * 3
+    answer = Answer(question="q" * 5000, kind="answer", confidence=1.0, facts=items, candidates=items, suggestions=[])
+    embed = embeds.answer_embed(answer, bot.knowledge)
+    assert len(embed.title or "") <= embeds.TITLE_LIMIT
+    assert len(embed.description or "") <= embeds.DESCRIPTION_LIMIT
+    assert len(embed) <= embeds.EMBED_TOTAL_LIMIT
+    reply = reply_for(bot, answer)
+    assert len(reply["view"].children) == 2
+    for page in embeds.fact_pages(bot.knowledge):
+        assert len(page) <= embeds.EMBED_TOTAL_LIMIT

@@ -1,0 +1,248 @@
+"""End to end: the real bot process (``python -m bot run``) against the local fake Discord."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.fake_discord import APP_ID, BOT_USER, CHANNEL_ID, DM_CHANNEL_ID, FakeDiscord, Request, user
+
+TOKEN = "MTAwMDAwMDAwMDAwMDAwMDAx.FAKE.never-print-this-token-4f9c"
+EPHEMERAL = 64
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class BotProcess:
+    def __init__(self, fake: FakeDiscord, workdir: Path, extra_env: dict[str, str] | None = None) -> None:
+        self.log = workdir / f"bot-{time.monotonic_ns()}.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("QABOT_")}
+        env.update(fake.env)
+        env.update(
+            {
+                "QABOT_DISCORD_TOKEN": TOKEN,
+                "QABOT_KNOWLEDGE_DIR": str(ROOT / "knowledge"),
+                "QABOT_DATABASE_PATH": str(workdir / "qabot.sqlite3"),
+                "QABOT_COOLDOWN_RATE": "5",
+                "QABOT_COOLDOWN_SECONDS": "30",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.update(extra_env or {})
+        self._out = self.log.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"], cwd=workdir, env=env, stdout=self._out, stderr=subprocess.STDOUT
+        )
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def alive(self) -> None:
+        if self.process.poll() is not None:
+            raise AssertionError(f"bot exited with {self.process.returncode}:\n{self.output()}")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self._out.close()
+        return self.process.returncode
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeDiscord]:
+    server = FakeDiscord()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("discord")
+
+
+@pytest.fixture(scope="module")
+def bot(fake: FakeDiscord, workdir: Path) -> Iterator[BotProcess]:
+    process = BotProcess(fake, workdir)
+    try:
+        wait_for(lambda: (process.alive(), "ready as qabot" in process.output())[1], 30, "the bot to be ready")
+        yield process
+    finally:
+        code = process.stop()
+        output = process.output()
+        assert TOKEN not in output, "the token was printed"
+        assert code == 0, f"bot exited with {code}:\n{output}"
+
+
+def callback_for(fake: FakeDiscord, payload: dict[str, Any]) -> Request:
+    path = f"/interactions/{payload['id']}/{payload['token']}/callback"
+    return wait_for(lambda: next((r for r in fake.sent("POST") if r.path == path), None), what=f"a reply to {path}")
+
+
+def ask(fake: FakeDiscord, question: str, who: dict[str, Any]) -> Request:
+    payload = fake.slash("ask", [{"name": "question", "type": 3, "value": question}], who)
+    fake.dispatch("INTERACTION_CREATE", payload)
+    return callback_for(fake, payload)
+
+
+def test_startup_uploads_commands_once(bot: BotProcess, fake: FakeDiscord) -> None:
+    assert fake.identifies >= 1
+    uploads = fake.sent("PUT", f"/applications/{APP_ID}/commands")
+    assert len(uploads) == 1
+    commands = {command["name"]: command for command in uploads[0].body}
+    assert set(commands) == {"ask", "facts", "source", "help", "unanswered"}
+    option = commands["ask"]["options"][0]
+    assert option["name"] == "question" and option["autocomplete"] is True
+    assert option["max_length"] == 300
+
+
+def test_ask_quotes_the_right_sentence(bot: BotProcess, fake: FakeDiscord) -> None:
+    reply = ask(fake, "Will Lee meet Donald Trump?", user(10))
+    assert reply.query.get("with_response") in ("1", "true", "True")
+    assert reply.body["type"] == 4
+    embed = reply.body["data"]["embeds"][0]
+    assert "Lee is expected to stop in Japan on his way to the United States" in embed["description"]
+    assert "[1]" in embed["description"]
+    assert "Kyodo" in embed["footer"]["text"]
+    assert reply.body["data"]["allowed_mentions"] == {"parse": []}
+    buttons = [c["custom_id"] for row in reply.body["data"]["components"] for c in row["components"]]
+    assert buttons == ["qabot:vote:up:ishiba-lee-summit:p6.s1", "qabot:vote:down:ishiba-lee-summit:p6.s1"]
+
+
+def test_autocomplete_offers_at_most_25_short_choices(bot: BotProcess, fake: FakeDiscord) -> None:
+    payload = fake.interaction(
+        4,
+        {
+            "id": fake.next_id(),
+            "name": "ask",
+            "type": 1,
+            "options": [{"name": "question", "type": 3, "value": "cho", "focused": True}],
+        },
+        user(11),
+    )
+    fake.dispatch("INTERACTION_CREATE", payload)
+    reply = callback_for(fake, payload)
+    assert reply.body["type"] == 8
+    choices = reply.body["data"]["choices"]
+    assert 1 <= len(choices) <= 25
+    assert all(len(choice["name"]) <= 100 and len(choice["value"]) <= 100 for choice in choices)
+    assert "Cho Hyun" in choices[0]["name"]
+
+
+def test_direct_message_is_a_question(bot: BotProcess, fake: FakeDiscord) -> None:
+    fake.dispatch("MESSAGE_CREATE", fake.incoming_message("who is cho hyun?", user(12), guild=False))
+    sent = wait_for(lambda: fake.sent("POST", f"/channels/{DM_CHANNEL_ID}/messages"), what="a DM reply")
+    assert "Cho Hyun visited Japan" in sent[-1].body["embeds"][0]["description"]
+
+
+def test_mention_is_answered_as_a_reply_without_pinging(bot: BotProcess, fake: FakeDiscord) -> None:
+    message = fake.incoming_message(
+        f"<@{BOT_USER['id']}> what did Cho Hyun do in Tokyo? @everyone", user(13), guild=True, mentions=[BOT_USER]
+    )
+    fake.dispatch("MESSAGE_CREATE", message)
+    sent = wait_for(
+        lambda: [
+            r for r in fake.sent("POST", f"/channels/{CHANNEL_ID}/messages") if (r.body or {}).get("message_reference")
+        ],
+        what="a reply to the mention",
+    )
+    body = sent[-1].body
+    assert str(body["message_reference"]["message_id"]) == message["id"]
+    assert body["allowed_mentions"]["parse"] == []
+    assert body["allowed_mentions"].get("replied_user") is False
+
+
+def test_messages_in_servers_without_a_mention_are_ignored(bot: BotProcess, fake: FakeDiscord) -> None:
+    before = len(fake.sent("POST", f"/channels/{CHANNEL_ID}/messages"))
+    fake.dispatch("MESSAGE_CREATE", fake.incoming_message("who is cho hyun?", user(14), guild=True))
+    fake.dispatch(
+        "MESSAGE_CREATE",
+        fake.incoming_message(f"<@{BOT_USER['id']}> hi", {**user(15), "bot": True}, guild=True, mentions=[BOT_USER]),
+    )
+    time.sleep(1.0)
+    assert len(fake.sent("POST", f"/channels/{CHANNEL_ID}/messages")) == before
+
+
+def test_abstention_offers_suggestion_buttons_that_answer(bot: BotProcess, fake: FakeDiscord) -> None:
+    reply = ask(fake, "How many missiles did North Korea launch?", user(16))
+    data = reply.body["data"]
+    assert data["content"].startswith("The article does not say.")
+    buttons = [c for row in data["components"] for c in row["components"]]
+    assert 1 <= len(buttons) <= 3
+    assert all(b["custom_id"].startswith("qabot:pick:") and len(b["label"]) <= 80 for b in buttons)
+    message = fake.message(CHANNEL_ID, data)
+    press = fake.interaction(3, {"custom_id": buttons[0]["custom_id"], "component_type": 2}, user(16), message=message)
+    fake.dispatch("INTERACTION_CREATE", press)
+    answered = callback_for(fake, press)
+    assert answered.body["type"] == 4
+    assert answered.body["data"]["embeds"][0]["description"].startswith("> ")
+
+
+def test_feedback_button_is_stored(bot: BotProcess, fake: FakeDiscord, workdir: Path) -> None:
+    reply = ask(fake, "Who is Yoon Suk Yeol?", user(17))
+    message = fake.message(CHANNEL_ID, reply.body["data"])
+    custom_id = reply.body["data"]["components"][0]["components"][0]["custom_id"]
+    press = fake.interaction(3, {"custom_id": custom_id, "component_type": 2}, user(17), message=message)
+    fake.dispatch("INTERACTION_CREATE", press)
+    answered = callback_for(fake, press)
+    assert answered.body["data"]["flags"] & EPHEMERAL
+    assert "Thanks" in answered.body["data"]["content"]
+    with sqlite3.connect(workdir / "qabot.sqlite3") as db:
+        rows = db.execute("SELECT fact_id, vote, user_hash FROM votes").fetchall()
+    assert ("ishiba-lee-summit:p8.s1", 1) in [(fact, vote) for fact, vote, _ in rows]
+    assert all(user(17)["id"] not in user_hash for _, _, user_hash in rows)
+
+
+def test_cooldown_answers_with_a_friendly_ephemeral_message(bot: BotProcess, fake: FakeDiscord) -> None:
+    who = user(18)
+    replies = [ask(fake, "Who is Cho Hyun?", who) for _ in range(6)]
+    assert all(r.body["type"] == 4 and "embeds" in r.body["data"] for r in replies[:5])
+    last = replies[5].body["data"]
+    assert last["flags"] & EPHEMERAL
+    assert "asking quickly" in last["content"]
+    # Another user is not slowed down.
+    assert "embeds" in ask(fake, "Who is Cho Hyun?", user(19)).body["data"]
+
+
+def test_still_answers_after_the_gateway_connection_drops(bot: BotProcess, fake: FakeDiscord) -> None:
+    connections = fake.identifies + fake.resumes
+    fake.drop_connection(4000)
+    wait_for(lambda: fake.identifies + fake.resumes > connections, 30, "the bot to reconnect")
+    time.sleep(0.5)
+    reply = ask(fake, "When did Kishida travel to Seoul?", user(20))
+    assert "Kishida" in reply.body["data"]["embeds"][0]["description"]
+    bot.alive()
+
+
+def test_restart_does_not_sync_unchanged_commands(bot: BotProcess, fake: FakeDiscord, workdir: Path) -> None:
+    uploads = len(fake.sent("PUT", "/commands"))
+    second = BotProcess(fake, workdir)
+    try:
+        wait_for(lambda: (second.alive(), "commands unchanged" in second.output())[1], 30, "the second bot to start")
+    finally:
+        assert second.stop() == 0
+    assert len(fake.sent("PUT", "/commands")) == uploads
+    assert TOKEN not in second.output()
