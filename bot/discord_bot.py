@@ -105,6 +105,8 @@ async def run_bot(settings: Settings, knowledge: Knowledge, *, sync_only: bool =
     """Run until SIGINT or SIGTERM (or, with ``sync_only``, sync the commands and stop)."""
     assert settings.discord_token is not None
     point_at(settings)
+    discord.VoiceClient.warn_nacl = False  # the bot has no voice features
+    discord.VoiceClient.warn_dave = False
     bot = QABot(settings, knowledge, force_sync=sync_only)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
+        # An empty value in .env (as in .env.example) means "not set".
+        env_ignore_empty=True,
     )
 
     # Where the articles, their metadata and the alias table live.

@@ -145,3 +145,17 @@ def test_eval_of_a_missing_file_exits_2():
     result = run("eval", "no-such-file.jsonl")
     assert result.returncode == 2
     assert "no-such-file.jsonl" in result.stderr
+
+
+def test_run_without_a_token_starts_the_local_chat():
+    result = run("run", stdin="Who is Cho Hyun?\n")
+    assert result.returncode == 0
+    assert "QABOT_DISCORD_TOKEN is not set" in result.stderr
+    assert "Cho Hyun visited Japan" in result.stdout
+
+
+def test_env_example_works_as_a_dot_env(tmp_path: Path):
+    (tmp_path / ".env").write_text((ROOT / ".env.example").read_text(encoding="utf-8"), encoding="utf-8")
+    result = run("check", "--knowledge", str(ROOT / "knowledge"), cwd=tmp_path, env={"PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    assert "discord token: not set" in result.stdout

@@ -195,3 +195,17 @@ def test_embeds_stay_within_discord_limits(bot: QABot) -> None:
     assert len(reply["view"].children) == 2
     for page in embeds.fact_pages(bot.knowledge):
         assert len(page) <= embeds.EMBED_TOTAL_LIMIT
+
+
+def test_unanswered_is_for_the_owner_or_server_managers(tmp_path: Path) -> None:
+    from bot.knowledge import load_knowledge
+
+    settings = load_settings(database_path=tmp_path / "db.sqlite3", owner_id=1)
+    owned = QABot(settings, load_knowledge(settings.knowledge_dir))
+    cog = QA(owned)
+    with pytest.raises(app_commands.CheckFailure):
+        run(cog.unanswered.callback(cog, FakeInteraction(owned, user_id=42)))  # type: ignore[arg-type]
+    owner = FakeInteraction(owned, user_id=1)
+    run(cog.unanswered.callback(cog, owner))  # type: ignore[arg-type]
+    assert owner.response.sent[0]["ephemeral"] is True
+    assert owner.response.sent[0]["content"] == "No unanswered questions so far."

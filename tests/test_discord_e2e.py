@@ -246,3 +246,47 @@ def test_restart_does_not_sync_unchanged_commands(bot: BotProcess, fake: FakeDis
         assert second.stop() == 0
     assert len(fake.sent("PUT", "/commands")) == uploads
     assert TOKEN not in second.output()
+
+
+def test_sync_command_uploads_and_exits(fake: FakeDiscord, tmp_path: Path) -> None:
+    before = len(fake.sent("PUT", "/commands"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QABOT_")}
+    env.update(fake.env)
+    env.update(
+        {
+            "QABOT_DISCORD_TOKEN": TOKEN,
+            "QABOT_KNOWLEDGE_DIR": str(ROOT / "knowledge"),
+            "QABOT_DATABASE_PATH": str(tmp_path / "db.sqlite3"),
+        }
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "sync"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(fake.sent("PUT", "/commands")) == before + 1
+    assert TOKEN not in result.stdout + result.stderr
+
+
+def test_a_refused_token_exits_2_without_printing_it(fake: FakeDiscord, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QABOT_")}
+    env.update(fake.env)
+    env.update(
+        {
+            "QABOT_DISCORD_TOKEN": TOKEN,
+            "QABOT_DATABASE_PATH": str(tmp_path / "db.sqlite3"),
+            "QABOT_KNOWLEDGE_DIR": str(ROOT / "knowledge"),
+        }
+    )
+    fake.fault = lambda method, path: (
+        (401, {"message": "401: Unauthorized", "code": 0}, {}) if path == "/users/@me" else None
+    )
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+        )
+    finally:
+        fake.fault = None
+    assert result.returncode == 2
+    assert "QABOT_DISCORD_TOKEN" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert TOKEN not in result.stdout + result.stderr
