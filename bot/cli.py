@@ -11,9 +11,13 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.knowledge import Knowledge, KnowledgeError, load_knowledge
 from bot.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from bot.matcher import Matcher
 
 EXIT_CONFIG = 2
 
@@ -65,16 +69,10 @@ def _knowledge(settings: Settings) -> Knowledge:
     return load_knowledge(settings.knowledge_dir)
 
 
-def _matcher(settings: Settings, knowledge: Knowledge):  # type: ignore[no-untyped-def]
-    from bot.matcher import Matcher
+def _matcher(settings: Settings, knowledge: Knowledge) -> Matcher:
+    from bot.matcher import matcher_for
 
-    return Matcher(
-        knowledge,
-        max_question_chars=settings.max_question_chars,
-        threshold=settings.answer_threshold,
-        max_facts=settings.max_facts,
-        max_suggestions=settings.max_suggestions,
-    )
+    return matcher_for(settings, knowledge)
 
 
 def cmd_chat(args: argparse.Namespace) -> int:

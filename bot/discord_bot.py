@@ -19,8 +19,8 @@ import yarl
 from discord.ext import commands
 
 from bot.feedback import FeedbackStore
-from bot.knowledge import Knowledge
-from bot.matcher import Matcher
+from bot.knowledge import Knowledge, KnowledgeError, load_knowledge
+from bot.matcher import Matcher, matcher_for
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,13 +58,7 @@ class QABot(commands.AutoShardedBot):
         )
         self.settings = settings
         self.knowledge = knowledge
-        self.matcher = Matcher(
-            knowledge,
-            threshold=settings.answer_threshold,
-            max_facts=settings.max_facts,
-            max_suggestions=settings.max_suggestions,
-            max_question_chars=settings.max_question_chars,
-        )
+        self.matcher: Matcher = matcher_for(settings, knowledge)
         self.store = FeedbackStore(settings.database_path, log_questions=settings.log_questions)
         self.force_sync = force_sync
 
@@ -93,6 +87,19 @@ class QABot(commands.AutoShardedBot):
         self.store.set_meta(_SYNC_HASH_KEY, digest)
         log.info("synced %d global commands", len(synced))
 
+    async def reload_knowledge(self) -> tuple[bool, str]:
+        """Load the knowledge folder again; when it is broken, keep serving the old one."""
+        try:
+            knowledge = await asyncio.to_thread(load_knowledge, self.settings.knowledge_dir)
+            matcher = await asyncio.to_thread(matcher_for, self.settings, knowledge)
+        except KnowledgeError as exc:
+            log.error("knowledge reload failed, still serving the previous knowledge: %s", exc)
+            return False, f"Reload failed, still serving the previous knowledge: {exc}"
+        self.knowledge, self.matcher = knowledge, matcher
+        message = f"Reloaded: {len(knowledge.articles)} articles, {len(knowledge.facts)} facts."
+        log.info(message)
+        return True, message
+
     async def on_ready(self) -> None:
         log.info("ready as %s in %d servers", self.user, len(self.guilds))
 
@@ -111,6 +118,7 @@ async def run_bot(settings: Settings, knowledge: Knowledge, *, sync_only: bool =
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
+    loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(bot.reload_knowledge()))
     async with bot:
         if sync_only:
             await bot.login(settings.discord_token.get_secret_value())

@@ -26,6 +26,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz, process
 
@@ -33,6 +34,9 @@ from bot import lexicon
 from bot import text as textmod
 from bot.answer import Answer, ScoredFact
 from bot.knowledge import Fact, Knowledge
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 # Match strength of the ways a question term can reach a fact term.
 _EXACT = 1.0
@@ -96,6 +100,10 @@ def confidence_coefficients() -> tuple[float, ...]:
 
 # Confidence needed to answer, chosen from the trade-off table of ``eval --sweep`` (README).
 DEFAULT_THRESHOLD = 0.35
+
+# Most words of a question looked at: bounds the work per question (typo look-ups
+# above all), whatever the input; questions are rarely longer than 40 words.
+_MAX_TOKENS = 60
 
 # Suggestions: the nearest facts' openings, when they share this much of the question.
 _SUGGESTION_CHARS = 100
@@ -304,7 +312,7 @@ class Matcher:
         return item
 
     def analyse(self, question: str) -> _Query:
-        tokens = textmod.tokens(question)
+        tokens = textmod.tokens(question)[:_MAX_TOKENS]
         words = [token.word for token in tokens]
         content = [token for token in tokens if token.content]
         sequence = [token for token in tokens if token.term not in textmod.FILLERS]
@@ -512,3 +520,14 @@ class Matcher:
 
     def _reply(self, question: str, kind: str) -> Answer:
         return Answer(question=question, kind=kind, confidence=0.0, facts=[], candidates=[], suggestions=[])  # type: ignore[arg-type]
+
+
+def matcher_for(settings: Settings, knowledge: Knowledge) -> Matcher:
+    """A matcher with the thresholds and limits from ``settings``."""
+    return Matcher(
+        knowledge,
+        threshold=settings.answer_threshold,
+        max_facts=settings.max_facts,
+        max_suggestions=settings.max_suggestions,
+        max_question_chars=settings.max_question_chars,
+    )

@@ -37,6 +37,8 @@ _FOLD = str.maketrans(
 # Zero-width, bidirectional and other format characters carry no meaning for matching.
 _INVISIBLE = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Chat markup that names no content: user, role and channel mentions, custom emoji.
+_CHAT_MARKUP = re.compile(r"<[@#][!&]?\d+>|<a?:\w+:\d+>|@everyone\b|@here\b")
 _POSSESSIVE = re.compile(r"(?<=\w)'s?\b")
 _ACRONYM = re.compile(r"\b(?:[A-Za-z]\.){2,}")
 _WORD = re.compile(r"[^\W_]+")
@@ -79,6 +81,7 @@ def _fold(text: str) -> str:
     """Fold compatibility forms, invisible characters, quotes, dashes, acronyms, possessives."""
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)
+    text = _CHAT_MARKUP.sub(" ", text)
     text = _CONTROL.sub(" ", text).translate(_FOLD)
     text = _ACRONYM.sub(lambda m: m.group(0).replace(".", ""), text)
     return _POSSESSIVE.sub("", text)

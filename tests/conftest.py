@@ -34,3 +34,13 @@ def two_articles(tmp_path: Path) -> Path:
     for name in ("port-strike.txt", "port-strike.meta.toml"):
         shutil.copy(FIXTURES / name, folder / name)
     return folder
+
+
+@pytest.fixture(scope="session")
+def discord_bot(seed: Knowledge, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A Discord bot object, never connected, for rendering and callback tests."""
+    from bot.discord_bot import QABot
+    from bot.settings import load_settings
+
+    settings = load_settings(database_path=tmp_path_factory.mktemp("bot") / "db.sqlite3")
+    return QABot(settings, seed)

@@ -209,3 +209,30 @@ def test_unanswered_is_for_the_owner_or_server_managers(tmp_path: Path) -> None:
     run(cog.unanswered.callback(cog, owner))  # type: ignore[arg-type]
     assert owner.response.sent[0]["ephemeral"] is True
     assert owner.response.sent[0]["content"] == "No unanswered questions so far."
+
+
+def test_reload_keeps_serving_when_the_new_knowledge_is_broken(tmp_path: Path) -> None:
+    import shutil
+
+    from bot.knowledge import load_knowledge
+    from tests.conftest import KNOWLEDGE
+
+    folder = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, folder)
+    settings = load_settings(database_path=tmp_path / "db.sqlite3", knowledge_dir=folder, owner_id=1)
+    bot = QABot(settings, load_knowledge(folder))
+    cog = QA(bot)
+    (folder / "empty.txt").write_text("", encoding="utf-8")
+    owner = FakeInteraction(bot, user_id=1)
+    run(cog.reload.callback(cog, owner))  # type: ignore[arg-type]
+    assert owner.response.sent[0]["deferred"] is True
+    assert "Reload failed" in owner.followup.sent[0]["content"] and "empty.txt" in owner.followup.sent[0]["content"]
+    assert bot.matcher.answer("Who is Yoon Suk Yeol?").answered
+    (folder / "empty.txt").unlink()
+    (folder / "extra.txt").write_text("The harbor reopened on Monday after the storm.", encoding="utf-8")
+    again = FakeInteraction(bot, user_id=1)
+    run(cog.reload.callback(cog, again))  # type: ignore[arg-type]
+    assert "Reloaded: 2 articles" in again.followup.sent[0]["content"]
+    assert bot.matcher.answer("When did the harbor reopen?").facts[0].fact.article_id == "extra"
+    with pytest.raises(app_commands.CheckFailure):
+        run(cog.reload.callback(cog, FakeInteraction(bot, user_id=2)))  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -39,7 +40,7 @@ class BotProcess:
         env.update(
             {
                 "QABOT_DISCORD_TOKEN": TOKEN,
-                "QABOT_KNOWLEDGE_DIR": str(ROOT / "knowledge"),
+                "QABOT_KNOWLEDGE_DIR": str(workdir / "knowledge"),
                 "QABOT_DATABASE_PATH": str(workdir / "qabot.sqlite3"),
                 "QABOT_COOLDOWN_RATE": "5",
                 "QABOT_COOLDOWN_SECONDS": "30",
@@ -81,7 +82,9 @@ def fake() -> Iterator[FakeDiscord]:
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("discord")
+    folder = tmp_path_factory.mktemp("discord")
+    shutil.copytree(ROOT / "knowledge", folder / "knowledge")
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +116,7 @@ def test_startup_uploads_commands_once(bot: BotProcess, fake: FakeDiscord) -> No
     uploads = fake.sent("PUT", f"/applications/{APP_ID}/commands")
     assert len(uploads) == 1
     commands = {command["name"]: command for command in uploads[0].body}
-    assert set(commands) == {"ask", "facts", "source", "help", "unanswered"}
+    assert set(commands) == {"ask", "facts", "source", "help", "unanswered", "reload"}
     option = commands["ask"]["options"][0]
     assert option["name"] == "question" and option["autocomplete"] is True
     assert option["max_length"] == 300
@@ -234,6 +237,22 @@ def test_still_answers_after_the_gateway_connection_drops(bot: BotProcess, fake:
     time.sleep(0.5)
     reply = ask(fake, "When did Kishida travel to Seoul?", user(20))
     assert "Kishida" in reply.body["data"]["embeds"][0]["description"]
+    bot.alive()
+
+
+def test_sighup_with_broken_knowledge_keeps_the_old_facts(bot: BotProcess, fake: FakeDiscord, workdir: Path) -> None:
+    broken = workdir / "knowledge" / "broken.txt"
+    broken.write_bytes(b"\xff\xfe not utf-8")
+    try:
+        bot.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: "knowledge reload failed" in bot.output(), what="the reload to fail")
+        assert "broken.txt" in bot.output()
+        reply = ask(fake, "Who is the Japanese foreign minister?", user(21))
+        assert "Takeshi Iwaya" in reply.body["data"]["embeds"][0]["description"]
+    finally:
+        broken.unlink()
+    bot.process.send_signal(signal.SIGHUP)
+    wait_for(lambda: "Reloaded: 1 articles, 10 facts." in bot.output(), what="the reload to succeed")
     bot.alive()
 
 

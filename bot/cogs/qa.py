@@ -249,6 +249,15 @@ class QA(commands.Cog):
             text = "\n".join(f"{count}\u00d7 {clip(question, 150)}" for question, count in rows)
         await interaction.response.send_message(clip(text, embeds.MESSAGE_LIMIT), ephemeral=True)
 
+    @app_commands.command(name="reload", description="Load the knowledge folder again (bot owner only)")
+    @app_commands.default_permissions(administrator=True)
+    async def reload(self, interaction: discord.Interaction[QABot]) -> None:
+        if not await self.bot.is_owner(interaction.user):
+            raise app_commands.CheckFailure("bot owner only")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        _, message = await self.bot.reload_knowledge()
+        await interaction.followup.send(clip(message, embeds.MESSAGE_LIMIT), ephemeral=True)
+
     # -- direct messages and mentions ------------------------------------------------
 
     @commands.Cog.listener()

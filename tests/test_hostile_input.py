@@ -1,0 +1,80 @@
+"""Hostile and broken input: the matcher and the renderers never raise and stay within limits."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot import embeds
+from bot.cogs.qa import reply_for
+from bot.render import render_text
+
+HOSTILE = [
+    "",
+    "   \t  ",
+    "x" * 100_000,
+    "Who is Ishiba?" * 5000,
+    "\x00\x01\x02 Who\x00 is Cho Hyun?",
+    "\u200b\u200bWho\u200d is \u202eCho Hyun\u202c?",
+    "\U0001f600\U0001f600\U0001f525",
+    "石破首相は誰ですか",
+    "이재명 대통령은 누구입니까?",
+    "```python\nprint('who is ishiba')\n```",
+    "**Who** is _Cho Hyun_? > quote",
+    "@everyone @here <@&123> <@456> who is Iwaya?",
+    "https://example.com/?q=who+is+ishiba",
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    "?" * 3000,
+]
+
+
+@pytest.mark.parametrize("question", HOSTILE)
+def test_hostile_questions_get_a_clean_reply(matcher, seed, question: str) -> None:
+    started = time.perf_counter()
+    answer = matcher.answer(question)
+    elapsed = time.perf_counter() - started
+    assert answer.kind in ("answer", "abstain", "greeting", "help", "empty")
+    text = render_text(answer, seed)
+    assert text
+    assert elapsed < 2.0  # a generous bound; the point is no runaway work on long input
+    if not question.strip():
+        assert answer.kind == "empty"
+
+
+def test_mentions_in_questions_do_not_change_the_answer(matcher) -> None:
+    plain = matcher.answer("who is Iwaya?")
+    noisy = matcher.answer("@everyone @here <@&123> <@456> who is Iwaya?")
+    assert plain.answered and noisy.answered
+    assert plain.facts[0].fact.id == noisy.facts[0].fact.id
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=400))
+def test_matcher_never_raises_and_is_deterministic(matcher, question: str) -> None:
+    first = matcher.answer(question)
+    assert first == matcher.answer(question)
+    assert 0.0 <= first.confidence <= 1.0
+    assert len(first.facts) <= 3 and len(first.suggestions) <= 3
+    assert all(len(s) <= 100 for s in first.suggestions)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(min_size=1, max_size=6000))
+def test_discord_replies_stay_within_limits(discord_bot, question: str) -> None:
+    answer = discord_bot.matcher.answer(question)
+    reply = reply_for(discord_bot, answer)
+    if "content" in reply:
+        assert len(reply["content"]) <= embeds.MESSAGE_LIMIT
+    if "embed" in reply:
+        embed = reply["embed"]
+        assert len(embed) <= embeds.EMBED_TOTAL_LIMIT
+        assert len(embed.title or "") <= embeds.TITLE_LIMIT
+        assert len(embed.description or "") <= embeds.DESCRIPTION_LIMIT
+    for item in getattr(reply.get("view"), "children", []):
+        assert len(item.custom_id or "") <= 100
+        assert len(getattr(item, "label", None) or "") <= 80
+    choices = discord_bot.matcher.completions(question, embeds.CHOICES)
+    assert len(choices) <= embeds.CHOICES and all(len(c) <= embeds.CHOICE_LIMIT for c in choices)
