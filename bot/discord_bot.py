@@ -59,13 +59,55 @@ class QABot(commands.AutoShardedBot):
         self.settings = settings
         self.knowledge = knowledge
         self.matcher: Matcher = matcher_for(settings, knowledge)
-        self.store = FeedbackStore(settings.database_path, log_questions=settings.log_questions)
+        self.store = FeedbackStore(
+            settings.database_path, log_questions=settings.log_questions, retention_days=settings.retention_days
+        )
         self.force_sync = force_sync
+        self._watchdogs: dict[int | None, asyncio.Task[None]] = {}
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands()
+        self._watch(None)
+
+    # -- READY watchdog: Discord may accept a connection and never send READY ------------
+
+    def _watch(self, shard_id: int | None) -> None:
+        """Expect READY (or RESUMED) on ``shard_id`` (None: the first start) within the timeout."""
+        previous = self._watchdogs.pop(shard_id, None)
+        if previous is not None:
+            previous.cancel()
+        self._watchdogs[shard_id] = asyncio.create_task(self._await_ready(shard_id))
+
+    async def _await_ready(self, shard_id: int | None) -> None:
+        timeout = self.settings.ready_timeout
+        await asyncio.sleep(timeout)
+        if self.is_closed():
+            return
+        log.error("no READY from Discord within %.0f s; reconnecting", timeout)
+        self._watchdogs.pop(shard_id, None)
+        shards = [self.get_shard(shard_id)] if shard_id is not None else list(self.shards.values())
+        for shard in shards:
+            if shard is not None:
+                self._watch(shard.id)
+                await shard.reconnect()
+
+    def _settled(self, shard_id: int) -> None:
+        for key in (shard_id, None):
+            task = self._watchdogs.pop(key, None)
+            if task is not None:
+                task.cancel()
+
+    async def on_shard_disconnect(self, shard_id: int) -> None:
+        if not self.is_closed():
+            self._watch(shard_id)
+
+    async def on_shard_ready(self, shard_id: int) -> None:
+        self._settled(shard_id)
+
+    async def on_shard_resumed(self, shard_id: int) -> None:
+        self._settled(shard_id)
 
     def command_hash(self) -> str:
         payload = [command.to_dict(self.tree) for command in self.tree.get_commands()]
@@ -104,6 +146,8 @@ class QABot(commands.AutoShardedBot):
         log.info("ready as %s in %d servers", self.user, len(self.guilds))
 
     async def close(self) -> None:
+        for task in self._watchdogs.values():
+            task.cancel()
         await super().close()
         self.store.close()
 

@@ -18,6 +18,9 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+# How often, in seconds, old rows are looked for while the bot runs.
+_PRUNE_EVERY = 3600.0
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS votes (
@@ -43,9 +46,11 @@ CREATE INDEX IF NOT EXISTS unanswered_normalized ON unanswered (normalized);
 class FeedbackStore:
     """Feedback and unanswered questions, kept in one SQLite file."""
 
-    def __init__(self, path: Path, *, log_questions: bool = True) -> None:
+    def __init__(self, path: Path, *, log_questions: bool = True, retention_days: float = 0) -> None:
         self.path = path
         self.log_questions = log_questions
+        self.retention_days = retention_days
+        self._pruned_at = 0.0
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         self._salt = ""
@@ -58,6 +63,7 @@ class FeedbackStore:
             db.executescript(_SCHEMA)
             self._db = db
             self._salt = self.get_meta("user_salt") or self._new_salt()
+            self.prune()
         except (sqlite3.Error, OSError) as exc:
             log.error("feedback store %s is unavailable, answering without it: %s", path, exc)
             self._db = None
@@ -95,6 +101,20 @@ class FeedbackStore:
             log.error("feedback store read failed: %s", exc)
             return []
 
+    def prune(self, now: float | None = None) -> None:
+        """Delete votes and questions older than the retention period (0 keeps everything)."""
+        if self.retention_days <= 0:
+            return
+        now = time.time() if now is None else now
+        cutoff = now - self.retention_days * 86400
+        for table in ("votes", "unanswered"):
+            self._write(f"DELETE FROM {table} WHERE at < ?", (cutoff,))
+        self._pruned_at = now
+
+    def _maybe_prune(self) -> None:
+        if self.retention_days > 0 and time.time() - self._pruned_at > _PRUNE_EVERY:
+            self.prune()
+
     def get_meta(self, key: str) -> str | None:
         rows = self._read("SELECT value FROM meta WHERE key = ?", (key,))
         return str(rows[0][0]) if rows else None
@@ -106,6 +126,7 @@ class FeedbackStore:
         )
 
     def record_vote(self, user_id: int, message_id: int | None, fact_id: str, question: str, up: bool) -> bool:
+        self._maybe_prune()
         return self._write(
             "INSERT INTO votes (at, user_hash, message_id, fact_id, question, vote) VALUES (?, ?, ?, ?, ?, ?)",
             (time.time(), self.user_hash(user_id), message_id, fact_id, question, 1 if up else -1),
@@ -114,6 +135,7 @@ class FeedbackStore:
     def record_unanswered(self, user_id: int, question: str, normalized: str) -> bool:
         if not self.log_questions:
             return False
+        self._maybe_prune()
         return self._write(
             "INSERT INTO unanswered (at, user_hash, question, normalized) VALUES (?, ?, ?, ?)",
             (time.time(), self.user_hash(user_id), question, normalized),

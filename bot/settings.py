@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     # Another REST base and gateway (an HTTP proxy for rate limits, or a test server).
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
+    # Seconds to wait for Discord's READY after connecting before reconnecting.
+    ready_timeout: float = Field(default=60.0, gt=0)
     # Per-user cooldown: this many questions per this many seconds. Lower is kinder to a
     # busy server, higher to a curious user.
     cooldown_rate: int = Field(default=5, ge=1)
@@ -63,6 +65,8 @@ class Settings(BaseSettings):
     database_path: Path = Path("qabot.sqlite3")
     # Store questions the bot could not answer (hashed user ids only); off keeps none.
     log_questions: bool = True
+    # Votes and stored questions older than this many days are deleted; 0 keeps them.
+    retention_days: float = Field(default=90, ge=0)
 
     @field_validator("shard_ids", mode="before")
     @classmethod

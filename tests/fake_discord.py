@@ -64,6 +64,9 @@ class FakeDiscord:
         self.requests: list[Request] = []
         self.sockets: list[web.WebSocketResponse] = []
         self.identifies = 0
+        self.invalid_sessions: set[str] = set()
+        # How many of the next IDENTIFYs get no READY (to test the bot's READY timeout).
+        self.withhold_ready = 0
         self.resumes = 0
         self.sequence = 0
         self._ids = itertools.count(950000000000000000)
@@ -240,6 +243,9 @@ class FakeDiscord:
                 await ws.send_str(json.dumps({"op": 11, "d": None, "s": None, "t": None}))
             elif op == 2:
                 self.identifies += 1
+                if self.withhold_ready > 0:
+                    self.withhold_ready -= 1
+                    continue
                 shard = payload["d"].get("shard") or [0, 1]
                 await self._dispatch(
                     ws,
@@ -256,6 +262,10 @@ class FakeDiscord:
                 )
                 await self._dispatch(ws, "GUILD_CREATE", self.guild())
             elif op == 6:
+                if payload["d"].get("session_id") in self.invalid_sessions:
+                    # As Discord does for a session it no longer knows: identify anew.
+                    await ws.send_str(json.dumps({"op": 9, "d": False, "s": None, "t": None}))
+                    continue
                 self.resumes += 1
                 await self._dispatch(ws, "RESUMED", {})
         if ws in self.sockets:
@@ -328,8 +338,14 @@ class FakeDiscord:
         asyncio.run_coroutine_threadsafe(send(), self._loop).result(10)
 
     def drop_connection(self, code: int = 4000) -> None:
-        """Close the gateway connection as Discord does on a fault (4000 is resumable)."""
+        """Close the gateway connection as Discord does on a fault.
+
+        4000 (unknown error) can be resumed; after 4007 (invalid sequence) or 4009 (session
+        timed out) the session is gone, so a RESUME is refused and the bot must identify.
+        """
         assert self._loop is not None
+        if code in (4007, 4009):
+            self.invalid_sessions.add(f"session-{self.identifies}")
 
         async def close() -> None:
             await self.sockets[-1].close(code=code)
@@ -385,9 +401,16 @@ class FakeDiscord:
         )
 
     def incoming_message(
-        self, content: str, who: dict[str, Any], *, guild: bool, mentions: list[dict[str, Any]] | None = None
+        self,
+        content: str,
+        who: dict[str, Any],
+        *,
+        guild: bool,
+        mentions: list[dict[str, Any]] | None = None,
+        channel_id: str | None = None,
     ) -> dict[str, Any]:
-        message = self.message(CHANNEL_ID if guild else DM_CHANNEL_ID, {"content": content}, author=who)
+        channel = channel_id or (CHANNEL_ID if guild else DM_CHANNEL_ID)
+        message = self.message(channel, {"content": content}, author=who)
         message["mentions"] = mentions or []
         if guild:
             message["guild_id"] = GUILD_ID
