@@ -86,7 +86,7 @@ def test_check_ok_and_never_prints_the_token():
     assert "secret-token-value" not in result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("command", ["check", "ask", "chat", "facts"])
+@pytest.mark.parametrize("command", ["check", "ask", "chat", "facts", "run"])
 def test_bad_knowledge_exits_2_without_traceback(tmp_path: Path, command: str):
     (tmp_path / "broken.txt").write_bytes(b"\xff\xfe not utf-8")
     result = run(command, "--knowledge", str(tmp_path), stdin="")

@@ -236,3 +236,25 @@ def test_reload_keeps_serving_when_the_new_knowledge_is_broken(tmp_path: Path) -
     assert bot.matcher.answer("When did the harbor reopen?").facts[0].fact.article_id == "extra"
     with pytest.raises(app_commands.CheckFailure):
         run(cog.reload.callback(cog, FakeInteraction(bot, user_id=2)))  # type: ignore[arg-type]
+
+
+def test_a_corrupt_database_degrades_feedback_but_answering_goes_on(tmp_path: Path) -> None:
+    from bot.knowledge import load_knowledge
+
+    path = tmp_path / "db.sqlite3"
+    path.write_bytes(b"garbage" * 1000)
+    settings = load_settings(database_path=path)
+    broken = QABot(settings, load_knowledge(settings.knowledge_dir))
+    cog = QA(broken)
+    asked = FakeInteraction(broken)
+    run(cog.ask.callback(cog, asked, "Who is Yoon Suk Yeol?"))  # type: ignore[arg-type]
+    assert "Yoon" in asked.response.sent[0]["embed"].description
+    voted = FakeInteraction(broken)
+    run(FeedbackButton("up", "ishiba-lee-summit:p8.s1").callback(voted))  # type: ignore[arg-type]
+    assert "cannot be saved" in voted.response.sent[0]["content"]
+
+
+def test_settings_never_show_the_token() -> None:
+    settings = load_settings(discord_token="MTAw.secret-token-value")
+    assert "secret-token-value" not in repr(settings)
+    assert "secret-token-value" not in str(settings.model_dump())

@@ -53,9 +53,10 @@ def test_mentions_in_questions_do_not_change_the_answer(matcher) -> None:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(max_size=400))
-def test_matcher_never_raises_and_is_deterministic(matcher, question: str) -> None:
+def test_matcher_never_raises_and_is_deterministic(matcher, seed, question: str) -> None:
     first = matcher.answer(question)
     assert first == matcher.answer(question)
+    assert render_text(first, seed) == render_text(matcher.answer(question), seed)
     assert 0.0 <= first.confidence <= 1.0
     assert len(first.facts) <= 3 and len(first.suggestions) <= 3
     assert all(len(s) <= 100 for s in first.suggestions)

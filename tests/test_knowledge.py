@@ -146,3 +146,10 @@ def test_broken_knowledge_names_the_problem(tmp_path: Path, setup, message):
 def test_missing_folder(tmp_path: Path):
     with pytest.raises(KnowledgeError, match="does not exist"):
         load_knowledge(tmp_path / "nope")
+
+
+def test_a_huge_file_is_refused_by_size(tmp_path: Path):
+    with (tmp_path / "dump.txt").open("wb") as out:
+        out.truncate(50_000_000)
+    with pytest.raises(KnowledgeError, match="dump.txt: file is 50,000,000 bytes"):
+        load_knowledge(tmp_path)
