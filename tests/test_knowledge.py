@@ -151,5 +151,5 @@ def test_missing_folder(tmp_path: Path):
 def test_a_huge_file_is_refused_by_size(tmp_path: Path):
     with (tmp_path / "dump.txt").open("wb") as out:
         out.truncate(50_000_000)
-    with pytest.raises(KnowledgeError, match="dump.txt: file is 50,000,000 bytes"):
+    with pytest.raises(KnowledgeError, match=r"dump\.txt: file is 50,000,000 bytes"):
         load_knowledge(tmp_path)
