@@ -18,6 +18,7 @@ How it decides, in order:
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 import json
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from bot import lexicon
@@ -49,6 +51,10 @@ _STEM = 0.75
 _TYPO_CUTOFF = 80.0
 _TYPO_MIN_LEN = 4
 _STEM_MIN_LEN = 5
+# Most longer words a stem may reach ("state" -> "statement", "statesman", ...).
+_STEM_LIMIT = 50
+# Candidates that get the fine ranking after the fast first pass.
+_FINE_RANKED = 100
 
 # Questions with this many terms or more count as long (see Matcher.features).
 _LONG_QUESTION_TERMS = 5
@@ -175,6 +181,15 @@ class _Term:
     corrected: bool = False  # reached the knowledge only through a typo or stem match
 
 
+@dataclass(frozen=True, slots=True)
+class _FactDetails:
+    terms: frozenset[str]
+    bigrams: frozenset[str]
+    words: frozenset[str]
+    numbers: frozenset[str]
+    negated: bool
+
+
 @dataclass(slots=True)
 class _Query:
     terms: list[_Term]
@@ -200,6 +215,13 @@ def _answer_types(fact: Fact) -> frozenset[str]:
     if proper:
         types.add(PLACE)
     return frozenset(types)
+
+
+_TYPE_BITS = {TIME: 1, NUMBER: 2, PERSON: 4, PLACE: 8}
+
+
+def _type_mask(types: frozenset[str]) -> int:
+    return sum(_TYPE_BITS[kind] for kind in types)
 
 
 def question_type(words: list[str]) -> str | None:
@@ -242,33 +264,45 @@ class Matcher:
                     self._phrases[key].append((concept, strength))
         self._longest_phrase = max((len(p) for p in self._phrases), default=1)
 
-        self.fact_terms: list[frozenset[str]] = []
-        self.fact_bigrams: list[frozenset[str]] = []
-        self.fact_types: list[frozenset[str]] = []
-        self.fact_numbers: list[frozenset[str]] = []
         self.fact_match_texts: list[str] = []
-        self.fact_negated: list[bool] = []
-        self.fact_words: list[frozenset[str]] = []
+        masks = []
         postings: dict[str, list[int]] = defaultdict(list)
         for index, fact in enumerate(self.facts):
-            fact_tokens = textmod.tokens(fact.text)
-            terms = [token.term for token in fact_tokens if token.content]
-            if fact.kind == "caption":
-                terms.append("caption")
-            indexed = set(terms) | self._concepts(textmod.phrase_terms(fact_tokens))
-            self.fact_terms.append(frozenset(indexed))
+            terms, indexed = self._index_terms(fact)
             self.fact_match_texts.append(" ".join(terms))
-            self.fact_negated.append(bool(textmod.NEGATIONS.intersection(fact.norm.split())))
-            self.fact_bigrams.append(frozenset(f"{a} {b}" for a, b in itertools.pairwise(terms)))
-            self.fact_types.append(_answer_types(fact))
-            fact_words = set(fact.norm.replace("-", " ").split())
-            self.fact_numbers.append(frozenset(re.findall(r"\d+", fact.norm)) | (fact_words & _NUMBER_WORDS))
-            self.fact_words.append(frozenset(token.word for token in fact_tokens))
+            masks.append(_type_mask(_answer_types(fact)))
             for term in indexed:
                 postings[term].append(index)
-        self.postings = dict(postings)
+        self.fact_types = np.array(masks, dtype=np.uint8)
+        self.postings = {term: np.array(indices, dtype=np.int32) for term, indices in postings.items()}
         self.vocabulary = sorted(t for t in self.postings if not t.startswith("~"))
+        # Words by length, for typo look-ups: a fuzz.ratio of 80 needs similar lengths.
+        self._by_length: dict[int, list[str]] = defaultdict(list)
+        for word in self.vocabulary:
+            self._by_length[len(word)].append(word)
         self._count = max(1, len(self.facts))
+        self._details = functools.lru_cache(maxsize=4096)(self._fact_details)
+
+    def _index_terms(self, fact: Fact) -> tuple[list[str], set[str]]:
+        """A fact's content lemmas in order, and every term it is indexed under."""
+        fact_tokens = textmod.tokens(fact.text)
+        terms = [token.term for token in fact_tokens if token.content]
+        if fact.kind == "caption":
+            terms.append("caption")
+        return terms, set(terms) | self._concepts(textmod.phrase_terms(fact_tokens))
+
+    def _fact_details(self, index: int) -> _FactDetails:
+        """What the confidence features need of one fact, computed when first asked."""
+        fact = self.facts[index]
+        terms, indexed = self._index_terms(fact)
+        words = set(fact.norm.replace("-", " ").split())
+        return _FactDetails(
+            terms=frozenset(indexed),
+            bigrams=frozenset(f"{a} {b}" for a, b in itertools.pairwise(terms)),
+            words=frozenset(token.word for token in textmod.tokens(fact.text)),
+            numbers=frozenset(re.findall(r"\d+", fact.norm)) | (words & _NUMBER_WORDS),
+            negated=bool(textmod.NEGATIONS & words),
+        )
 
     # -- question analysis -------------------------------------------------------
 
@@ -300,16 +334,35 @@ class Matcher:
         if term in self.postings:
             item.options[term] = _EXACT
         elif len(term) >= _TYPO_MIN_LEN and not term.isdigit():
-            best = process.extractOne(term, self.vocabulary, scorer=fuzz.ratio, score_cutoff=_TYPO_CUTOFF)
             item.corrected = True
+            best = self._typo(term)
             if best is not None:
-                item.options[best[0]] = _TYPO
+                item.options[best] = _TYPO
             elif len(term) >= _STEM_MIN_LEN:
-                stem = term[: max(_STEM_MIN_LEN, int(len(term) * 0.75))]
-                for candidate in self.vocabulary:
-                    if candidate.startswith(stem) or (len(candidate) >= _STEM_MIN_LEN and term.startswith(candidate)):
-                        item.options.setdefault(candidate, _STEM)
+                for candidate in self._stem_matches(term):
+                    item.options.setdefault(candidate, _STEM)
         return item
+
+    def _typo(self, term: str) -> str | None:
+        """The knowledge's word closest to ``term`` (rapidfuzz ratio >= the cutoff), if any."""
+        size = len(term)
+        # ratio = 2 * matches / (len(a) + len(b)) >= 0.8 bounds the other word's length.
+        low, high = math.ceil(size * 2 / 3), math.floor(size * 3 / 2)
+        nearby = [word for length in range(low, high + 1) for word in self._by_length.get(length, ())]
+        best = process.extractOne(term, nearby, scorer=fuzz.ratio, score_cutoff=_TYPO_CUTOFF)
+        return best[0] if best is not None else None
+
+    def _stem_matches(self, term: str) -> list[str]:
+        """Words sharing ``term``'s stem: longer words that start with it, and its own prefixes."""
+        stem = term[: max(_STEM_MIN_LEN, int(len(term) * 0.75))]
+        start = bisect.bisect_left(self.vocabulary, stem)
+        found = []
+        for word in itertools.islice(self.vocabulary, start, start + _STEM_LIMIT):
+            if not word.startswith(stem):
+                break
+            found.append(word)
+        found += [term[:end] for end in range(_STEM_MIN_LEN, len(term)) if term[:end] in self.postings]
+        return found
 
     def analyse(self, question: str) -> _Query:
         tokens = textmod.tokens(question)[:_MAX_TOKENS]
@@ -357,43 +410,57 @@ class Matcher:
     # -- scoring -----------------------------------------------------------------
 
     def rank(self, query: _Query) -> list[tuple[float, float, int]]:
-        """(rank score, coverage, fact index) for every candidate fact, best first."""
-        candidates: set[int] = set()
-        for item in query.terms:
-            for option in item.options:
-                candidates.update(self.postings.get(option, ()))
-        if not candidates:
+        """(rank score, coverage, fact index) for the best candidate facts, best first.
+
+        Every fact that holds a question term is scored at once with numpy (the weighted
+        share of the question it covers); only the best few then get the finer, slower
+        bonuses (word pairs, rapidfuzz similarity).
+        """
+        arrays = [self.postings[option] for item in query.terms for option in item.options if option in self.postings]
+        if not arrays:
             return []
-        total = sum(item.weight for item in query.terms) or 1.0
-        ranked_total = sum(item.weight * self._best_idf(item) for item in query.terms) or 1.0
-        order = sorted(candidates)
+        candidates = np.unique(np.concatenate(arrays))
+        covered = np.zeros(len(candidates))
+        ranked = np.zeros(len(candidates))
+        total = ranked_total = 0.0
+        for item in query.terms:
+            hit = np.zeros(len(candidates))
+            for option, strength in item.options.items():
+                found = self.postings.get(option)
+                if found is not None:
+                    where = np.searchsorted(candidates, found)
+                    hit[where] = np.maximum(hit[where], strength)
+            idf = self._best_idf(item)
+            covered += item.weight * hit
+            ranked += item.weight * idf * hit
+            total += item.weight
+            ranked_total += item.weight * idf
+        coverage = covered / (total or 1.0)
+        score = ranked / (ranked_total or 1.0)
+        if query.qtype:
+            score -= _TYPE_PENALTY * ((self.fact_types[candidates] & _TYPE_BITS[query.qtype]) == 0)
+        if len(candidates) > _FINE_RANKED:
+            best = np.argpartition(-score, _FINE_RANKED)[:_FINE_RANKED]
+        else:
+            best = np.arange(len(candidates))
+        chosen = [int(candidates[i]) for i in best]
         similarity = {
-            index: score
-            for _, score, index in process.extract(
+            index: value
+            for _, value, index in process.extract(
                 query.norm,
-                {index: self.fact_match_texts[index] for index in order},
+                {index: self.fact_match_texts[index] for index in chosen},
                 scorer=fuzz.token_set_ratio,
                 limit=None,
             )
         }
         results = []
-        for index in order:
-            terms = self.fact_terms[index]
-            covered = 0.0
-            ranked = 0.0
-            for item in query.terms:
-                strength = max((s for option, s in item.options.items() if option in terms), default=0.0)
-                if strength:
-                    covered += item.weight * strength
-                    ranked += item.weight * strength * self._best_idf(item)
-            coverage = covered / total
-            score = ranked / ranked_total
+        for position, index in zip(best, chosen, strict=True):
+            final = float(score[position]) + _FUZZ_BONUS * similarity[index] / 100.0
             if query.bigrams:
-                score += _BIGRAM_BONUS * len(query.bigrams & self.fact_bigrams[index]) / len(query.bigrams)
-            score += _FUZZ_BONUS * similarity[index] / 100.0
-            if query.qtype and query.qtype not in self.fact_types[index]:
-                score -= _TYPE_PENALTY
-            results.append((score, coverage, index))
+                words = self.fact_match_texts[index].split()
+                pairs = {f"{a} {b}" for a, b in itertools.pairwise(words)}
+                final += _BIGRAM_BONUS * len(query.bigrams & pairs) / len(query.bigrams)
+            results.append((final, float(coverage[position]), index))
         results.sort(key=lambda row: (-row[0], row[2]))
         return results
 
@@ -404,30 +471,31 @@ class Matcher:
     def features(self, query: _Query, ranked: list[tuple[float, float, int]], position: int) -> list[float]:
         """What the confidence of ``ranked[position]`` is computed from."""
         score, coverage, index = ranked[position]
-        terms = self.fact_terms[index]
+        details = self._details(index)
+        terms = details.terms
         total = sum(item.weight for item in query.terms) or 1.0
         unknown = sum(item.weight for item in query.terms if not item.known) / total
         missing = [item for item in query.terms if not any(option in terms for option in item.options)]
         matched = [item.weight for item in query.terms if any(option in terms for option in item.options)]
         runner_up = ranked[position + 1][0] if position + 1 < len(ranked) else 0.0
-        pairs = len(query.bigrams & self.fact_bigrams[index]) / len(query.bigrams) if query.bigrams else 0.0
+        pairs = len(query.bigrams & details.bigrams) / len(query.bigrams) if query.bigrams else 0.0
         base = [
             1.0,
             coverage,
             unknown,
             max((item.weight for item in missing if not item.known), default=0.0) / 8.0,
             max((item.weight for item in missing if item.known), default=0.0) / 8.0,
-            1.0 if query.qtype and query.qtype not in self.fact_types[index] else 0.0,
-            1.0 if query.numbers - self.fact_numbers[index] else 0.0,
+            1.0 if query.qtype and not self.fact_types[index] & _TYPE_BITS[query.qtype] else 0.0,
+            1.0 if query.numbers - details.numbers else 0.0,
             1.0 / max(1, len(query.terms)),
             max(0.0, score - runner_up),
             max(matched, default=0.0) / 8.0,
             pairs,
-            1.0 if query.negated and not self.fact_negated[index] else 0.0,
+            1.0 if query.negated and not details.negated else 0.0,
             coverage * coverage,
             coverage / max(1, len(query.terms)),
             sum(item.weight for item in query.terms if item.corrected and item not in missing) / total,
-            1.0 if self._opposed(query.words, self.fact_words[index]) else 0.0,
+            1.0 if self._opposed(query.words, details.words) else 0.0,
         ]
         # Long, specific questions need their specifics covered: the same evidence means
         # less for them, so the main features also enter once more for long questions.

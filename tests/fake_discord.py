@@ -76,6 +76,8 @@ class FakeDiscord:
         # Overrides for REST routes: a function of (method, path) -> (status, body, headers) or None.
         self.fault: Callable[[str, str], tuple[int, Any, dict[str, str]] | None] | None = None
         self._lock = threading.Lock()
+        # Called (in the server's thread) with every REST request as it arrives.
+        self.on_request: Callable[[Request], None] | None = None
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -166,8 +168,11 @@ class FakeDiscord:
                 body = json.loads(raw) if raw else None
             except ValueError:
                 body = {"raw": raw.decode("utf-8", "replace")}
+        recorded = Request(request.method, path, dict(request.query), body)
         with self._lock:
-            self.requests.append(Request(request.method, path, dict(request.query), body))
+            self.requests.append(recorded)
+        if self.on_request is not None:
+            self.on_request(recorded)
         if self.fault is not None:
             injected = self.fault(request.method, path)
             if injected is not None:

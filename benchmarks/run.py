@@ -1,0 +1,255 @@
+"""The benchmark: matcher speed and quality at scale, against BM25 and naive rapidfuzz, in one run.
+
+    .venv/bin/python -m benchmarks.run                  # full run (sizes 1,000 / 10,000 / 100,000)
+    .venv/bin/python -m benchmarks.run --sizes 1000 --discord 50 --json out.json
+
+Knowledge bases are built from real text: the contexts of the SQuAD 2.0 dev slice, parsed
+once and repeated under different article ids until the size is reached; the dev
+questions are the queries. Every figure is measured in the same process on the same
+machine, so the ratios to the references (``bm25s`` and ``rapidfuzz.process.extract``
+with ``token_set_ratio`` over all facts) hold whatever the machine's speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rapidfuzz import fuzz, process
+
+from bot.evaluate import read_records
+from bot.knowledge import Article, Fact, Knowledge, load_knowledge, parse_article
+from bot.matcher import Matcher
+
+ROOT = Path(__file__).resolve().parent.parent
+SQUAD = ROOT.parent / "shared" / "eval" / "squad2-dev.jsonl"
+SEED_QUESTIONS = [
+    "Is Lee Jae Myung coming to Japan?",
+    "Who is the Japanese foreign minister?",
+    "When did Kishida travel to Seoul?",
+    "What are Pyongyang's malicious activities?",
+    "What is the capital of France?",
+    "teritorial disputs",
+]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def timed(function: Callable[[str], Any], queries: list[str], rounds: int = 1) -> dict[str, float]:
+    function(queries[0])  # warm caches that any real process would have warm
+    latencies = []
+    started = time.perf_counter()
+    for _ in range(rounds):
+        for query in queries:
+            begin = time.perf_counter()
+            function(query)
+            latencies.append((time.perf_counter() - begin) * 1000.0)
+    elapsed = time.perf_counter() - started
+    return {
+        "p50_ms": statistics.median(latencies),
+        "p99_ms": percentile(latencies, 0.99),
+        "qps": len(latencies) / elapsed,
+    }
+
+
+def squad_corpus() -> tuple[list[tuple[Article, list[Fact]]], list[tuple[str, list[tuple[int, int]]]]]:
+    """Parsed contexts, and the answerable questions with their answer spans."""
+    parsed = []
+    questions = []
+    for record in read_records(SQUAD):
+        parsed.append(parse_article(record.id.replace("/", "_"), record.context))
+        for question in record.questions:
+            if question.answerable:
+                spans = [(a.start, a.start + len(a.text)) for a in question.answers]
+                questions.append((record.id.replace("/", "_"), question.question, spans))
+    return parsed, [(f"{article_id}\t{text}", spans) for article_id, text, spans in questions]
+
+
+def scaled_knowledge(parsed: list[tuple[Article, list[Fact]]], size: int) -> Knowledge:
+    """At least ``size`` facts: the contexts again and again under new article ids."""
+    articles: dict[str, Article] = {}
+    facts: list[Fact] = []
+    copy = 0
+    while len(facts) < size:
+        for article, article_facts in parsed:
+            article_id = article.id if copy == 0 else f"{article.id}-copy{copy}"
+            articles[article_id] = article.model_copy(update={"id": article_id})
+            facts += [f.model_copy(update={"id": f"{article_id}:p{f.paragraph}.s{f.sentence}", "article_id": article_id}) for f in article_facts]
+            if len(facts) >= size:
+                break
+        copy += 1
+    aliases = load_knowledge(ROOT / "knowledge").aliases
+    return Knowledge(articles=articles, facts=tuple(facts[:size]), aliases=aliases)
+
+
+def bench_size(parsed: list[tuple[Article, list[Fact]]], questions: list[tuple[str, list[tuple[int, int]]]], size: int, limit: int) -> dict[str, Any]:
+    import bm25s
+    import numpy as np
+
+    knowledge = scaled_knowledge(parsed, size)
+    facts = list(knowledge.facts)
+    queries = [text.split("\t", 1)[1] for text, _ in questions][:limit]
+    expected = [(text.split("\t", 1)[0], spans) for text, spans in questions][:limit]
+
+    gc.collect()
+    started = time.perf_counter()
+    matcher = Matcher(knowledge)
+    index_seconds = time.perf_counter() - started
+
+    started = time.perf_counter()
+    corpus_tokens = bm25s.tokenize([f.text for f in facts], stopwords="en", show_progress=False)
+    retriever = bm25s.BM25()
+    retriever.index(corpus_tokens, show_progress=False)
+    bm25_index_seconds = time.perf_counter() - started
+
+    def bm25(query: str) -> Any:
+        tokens = bm25s.tokenize([query], stopwords="en", show_progress=False)
+        return retriever.retrieve(tokens, k=3, show_progress=False, n_threads=1)
+
+    choices = [f.norm for f in facts]
+
+    def naive(query: str) -> Any:
+        return process.extract(query.lower(), choices, scorer=fuzz.token_set_ratio, limit=3)
+
+    ours = timed(matcher.answer, queries)
+    reference_bm25 = timed(bm25, queries)
+    naive_queries = queries[: max(20, min(len(queries), 200_000 // max(1, size)))]
+    reference_naive = timed(naive, naive_queries)
+
+    # Quality: the original context's fact, or a copy of it, counts as right.
+    right = 0
+    for (article_id, spans), query in zip(expected, queries, strict=True):
+        answer = matcher.answer(query)
+        if answer.candidates:
+            top = answer.candidates[0].fact
+            base = top.article_id.split("-copy")[0]
+            right += base == article_id and any(top.start < end and start < top.end for start, end in spans)
+    del np
+    return {
+        "facts": len(facts),
+        "index_seconds": index_seconds,
+        "bm25s_index_seconds": bm25_index_seconds,
+        "ours": ours,
+        "bm25s": reference_bm25,
+        "naive_rapidfuzz": reference_naive,
+        "ratio_to_bm25s": {"p50": ours["p50_ms"] / reference_bm25["p50_ms"], "p99": ours["p99_ms"] / reference_bm25["p99_ms"]},
+        "ratio_to_naive": {"p50": ours["p50_ms"] / reference_naive["p50_ms"], "p99": ours["p99_ms"] / reference_naive["p99_ms"]},
+        "ranking_top1": right / len(queries),
+    }
+
+
+def bench_seed() -> dict[str, Any]:
+    knowledge = load_knowledge(ROOT / "knowledge")
+    matcher = Matcher(knowledge)
+    return timed(matcher.answer, SEED_QUESTIONS * 50, rounds=4)
+
+
+def bench_cold_start() -> dict[str, float]:
+    """Wall time of ``python -m bot ask`` from process start to answer, best of five."""
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "bot", "ask", "Who is Cho Hyun?"], cwd=ROOT, capture_output=True, check=True)
+        times.append(time.perf_counter() - started)
+    return {"best_s": min(times), "median_s": statistics.median(times)}
+
+
+def bench_build(parsed_count: int) -> dict[str, float]:
+    """Fact-base build from raw files: one .txt per SQuAD context, no metadata."""
+    folder = Path(tempfile.mkdtemp(prefix="qabot-bench-"))
+    try:
+        for number, record in enumerate(read_records(SQUAD)):
+            if number >= parsed_count:
+                break
+            (folder / f"{record.id.replace('/', '_')}.txt").write_text(record.context, encoding="utf-8")
+        started = time.perf_counter()
+        knowledge = load_knowledge(folder)
+        parse_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        Matcher(knowledge)
+        return {"files": parsed_count, "facts": len(knowledge.facts), "parse_seconds": parse_seconds, "index_seconds": time.perf_counter() - started}
+    finally:
+        shutil.rmtree(folder)
+
+
+def bench_discord(interactions: int, in_flight: int) -> dict[str, Any]:
+    from benchmarks.discord_path import measure
+
+    return asyncio.run(measure(interactions, in_flight))
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1000, 10_000, 100_000])
+    parser.add_argument("--queries", type=int, default=400, help="questions per size")
+    parser.add_argument("--discord", type=int, default=1000, help="/ask interactions (0 skips)")
+    parser.add_argument("--in-flight", type=int, default=50)
+    parser.add_argument("--json", type=Path, default=Path("bench.json"))
+    args = parser.parse_args()
+
+    report: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+    }
+    report["seed"] = bench_seed()
+    report["cold_start"] = bench_cold_start()
+    report["build"] = bench_build(160)
+    parsed, questions = squad_corpus()
+    report["sizes"] = [bench_size(parsed, questions, size, args.queries) for size in args.sizes]
+    report["peak_rss_mb"] = peak_rss_mb()
+    if args.discord:
+        report["discord"] = bench_discord(args.discord, args.in_flight)
+    args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(format_report(report))
+    print(f"\nwrote {args.json}")
+
+
+def format_report(report: dict[str, Any]) -> str:
+    seed, cold = report["seed"], report["cold_start"]
+    lines = [
+        f"machine: {report['machine']['cpus']} cpus, Python {report['machine']['python']}",
+        f"seed article: p50 {seed['p50_ms']:.3f} ms, p99 {seed['p99_ms']:.3f} ms, {seed['qps']:.0f} q/s",
+        f"cold start of `ask`: best {cold['best_s']:.2f} s, median {cold['median_s']:.2f} s",
+        f"build from {report['build']['files']} files ({report['build']['facts']} facts): parse {report['build']['parse_seconds']:.2f} s, index {report['build']['index_seconds']:.2f} s",
+        "",
+        f"{'facts':>8} {'ours p50/p99 ms':>17} {'bm25s p50/p99':>15} {'naive p50/p99':>15} {'/bm25s p50/p99':>15} {'q/s':>7} {'top-1':>6} {'index s':>8} {'bm25s idx':>9}",
+    ]
+    for row in report["sizes"]:
+        ours, bm, naive, ratio = row["ours"], row["bm25s"], row["naive_rapidfuzz"], row["ratio_to_bm25s"]
+        lines.append(
+            f"{row['facts']:>8} {ours['p50_ms']:>8.2f}/{ours['p99_ms']:<8.2f} {bm['p50_ms']:>7.2f}/{bm['p99_ms']:<7.2f} "
+            f"{naive['p50_ms']:>7.1f}/{naive['p99_ms']:<7.1f} {ratio['p50']:>7.2f}/{ratio['p99']:<7.2f} "
+            f"{ours['qps']:>7.0f} {row['ranking_top1']:>6.3f} {row['index_seconds']:>8.2f} {row['bm25s_index_seconds']:>9.2f}"
+        )
+    lines.append(f"peak resident memory: {report['peak_rss_mb']:.0f} MB")
+    if "discord" in report:
+        d = report["discord"]
+        lines.append(
+            f"discord /ask, {d['interactions']} at {d['in_flight']} in flight: p50 {d['p50_ms']:.1f} ms, p99 {d['p99_ms']:.1f} ms, "
+            f"errors {d['errors']}, bot memory {d['rss_start_mb']:.0f} -> {d['rss_end_mb']:.0f} MB"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
