@@ -69,26 +69,29 @@ def _knowledge(settings: Settings) -> Knowledge:
     return load_knowledge(settings.knowledge_dir)
 
 
-def _matcher(settings: Settings, knowledge: Knowledge) -> Matcher:
+def _matcher(settings: Settings) -> Matcher:
+    """The matcher over the knowledge folder, its index from the cache when unchanged."""
+    from bot.index import load_index
     from bot.matcher import matcher_for
 
-    return matcher_for(settings, knowledge)
+    index = load_index(settings.knowledge_dir, settings.cache_dir if settings.use_cache else None)
+    return matcher_for(settings, index.knowledge, index=index)
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
     from bot.chat import run_chat
 
     settings = _settings(args)
-    knowledge = _knowledge(settings)
-    return run_chat(knowledge, _matcher(settings, knowledge))
+    matcher = _matcher(settings)
+    return run_chat(matcher.knowledge, matcher)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from bot.render import render_text
 
     settings = _settings(args)
-    knowledge = _knowledge(settings)
-    matcher = _matcher(settings, knowledge)
+    matcher = _matcher(settings)
+    knowledge = matcher.knowledge
     questions = args.questions or (line.rstrip("\n") for line in sys.stdin)
     for question in questions:
         if not args.questions and not question.strip():
@@ -153,8 +156,10 @@ def _discord(args: argparse.Namespace, *, sync_only: bool) -> int:
     import asyncio
     import logging
 
+    from bot.index import load_index
+
     settings = _settings(args)
-    knowledge = _knowledge(settings)
+    index = load_index(settings.knowledge_dir, settings.cache_dir if settings.use_cache else None)
     if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
         if sync_only:
             raise SettingsError("QABOT_DISCORD_TOKEN is not set; syncing commands needs the bot's token")
@@ -169,7 +174,7 @@ def _discord(args: argparse.Namespace, *, sync_only: bool) -> int:
 
     discord.utils.setup_logging(level=logging.INFO)
     try:
-        asyncio.run(run_bot(settings, knowledge, sync_only=sync_only))
+        asyncio.run(run_bot(settings, index, sync_only=sync_only))
     except discord.LoginFailure:
         raise SettingsError("QABOT_DISCORD_TOKEN was refused by Discord; check or reset the token") from None
     except discord.PrivilegedIntentsRequired:

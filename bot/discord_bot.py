@@ -19,7 +19,8 @@ import yarl
 from discord.ext import commands
 
 from bot.feedback import FeedbackStore
-from bot.knowledge import Knowledge, KnowledgeError, load_knowledge
+from bot.index import FactIndex, load_index
+from bot.knowledge import Knowledge, KnowledgeError
 from bot.matcher import Matcher, matcher_for
 from bot.settings import Settings
 
@@ -46,7 +47,9 @@ def point_at(settings: Settings) -> None:
 
 
 class QABot(commands.AutoShardedBot):
-    def __init__(self, settings: Settings, knowledge: Knowledge, *, force_sync: bool = False) -> None:
+    def __init__(
+        self, settings: Settings, knowledge: Knowledge, *, index: FactIndex | None = None, force_sync: bool = False
+    ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents(),
@@ -58,7 +61,7 @@ class QABot(commands.AutoShardedBot):
         )
         self.settings = settings
         self.knowledge = knowledge
-        self.matcher: Matcher = matcher_for(settings, knowledge)
+        self.matcher: Matcher = matcher_for(settings, knowledge, index=index)
         self.store = FeedbackStore(
             settings.database_path, log_questions=settings.log_questions, retention_days=settings.retention_days
         )
@@ -131,13 +134,14 @@ class QABot(commands.AutoShardedBot):
 
     async def reload_knowledge(self) -> tuple[bool, str]:
         """Load the knowledge folder again; when it is broken, keep serving the old one."""
+        cache = self.settings.cache_dir if self.settings.use_cache else None
         try:
-            knowledge = await asyncio.to_thread(load_knowledge, self.settings.knowledge_dir)
-            matcher = await asyncio.to_thread(matcher_for, self.settings, knowledge)
+            index = await asyncio.to_thread(load_index, self.settings.knowledge_dir, cache)
         except KnowledgeError as exc:
             log.error("knowledge reload failed, still serving the previous knowledge: %s", exc)
             return False, f"Reload failed, still serving the previous knowledge: {exc}"
-        self.knowledge, self.matcher = knowledge, matcher
+        knowledge = index.knowledge
+        self.knowledge, self.matcher = knowledge, matcher_for(self.settings, knowledge, index=index)
         message = f"Reloaded: {len(knowledge.articles)} articles, {len(knowledge.facts)} facts."
         log.info(message)
         return True, message
@@ -152,13 +156,13 @@ class QABot(commands.AutoShardedBot):
         self.store.close()
 
 
-async def run_bot(settings: Settings, knowledge: Knowledge, *, sync_only: bool = False) -> None:
+async def run_bot(settings: Settings, index: FactIndex, *, sync_only: bool = False) -> None:
     """Run until SIGINT or SIGTERM (or, with ``sync_only``, sync the commands and stop)."""
     assert settings.discord_token is not None
     point_at(settings)
     discord.VoiceClient.warn_nacl = False  # the bot has no voice features
     discord.VoiceClient.warn_dave = False
-    bot = QABot(settings, knowledge, force_sync=sync_only)
+    bot = QABot(settings, index.knowledge, index=index, force_sync=sync_only)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))

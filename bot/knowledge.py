@@ -10,9 +10,11 @@ equivalences. Every problem is raised as :class:`KnowledgeError` naming the file
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Literal
 
@@ -25,6 +27,8 @@ META_SUFFIX = ".meta.toml"
 # Larger files are refused: a news article is a few kilobytes, and a huge file is far
 # more likely a mistake (a log, a dump) than something to answer questions from.
 MAX_ARTICLE_BYTES = 5_000_000
+# From this many files on, articles are parsed in worker processes, one per core.
+_PARALLEL_FILES = 500
 
 
 class KnowledgeError(Exception):
@@ -259,8 +263,32 @@ def _read_aliases(path: Path) -> tuple[AliasGroup, ...]:
     return tuple(groups)
 
 
+def knowledge_files(folder: Path) -> list[Path]:
+    """Every file that the knowledge in ``folder`` is made of, in a stable order."""
+    found = [*folder.rglob("*.txt"), *folder.rglob(f"*{META_SUFFIX}"), folder / ALIASES_FILE]
+    return sorted(path for path in found if path.is_file())
+
+
+def _load_article(path: Path) -> tuple[Article, list[Fact]]:
+    raw = _read_text(path)
+    if not raw.strip():
+        raise KnowledgeError(f"{path}: file is empty")
+    meta = _read_meta(path.with_name(path.stem + META_SUFFIX))
+    article, facts = parse_article(path.stem, raw, meta, str(path))
+    if not facts:
+        raise KnowledgeError(f"{path}: no sentences found")
+    return article, facts
+
+
+def _load_articles(paths: list[Path]) -> list[tuple[Article, list[Fact]]]:
+    return [_load_article(path) for path in paths]
+
+
 def load_knowledge(folder: Path) -> Knowledge:
-    """Load every article in ``folder`` (recursively) and its alias table."""
+    """Load every article in ``folder`` (recursively) and its alias table.
+
+    A large archive is parsed on every core; sentence splitting is most of the work.
+    """
     if not folder.exists():
         raise KnowledgeError(f"{folder}: knowledge folder does not exist")
     if not folder.is_dir():
@@ -268,19 +296,19 @@ def load_knowledge(folder: Path) -> Knowledge:
     files = sorted(folder.rglob("*.txt"))
     if not files:
         raise KnowledgeError(f"{folder}: no articles (.txt files) found")
-    articles: dict[str, Article] = {}
-    facts: list[Fact] = []
+    seen: dict[str, Path] = {}
     for path in files:
-        article_id = path.stem
-        if article_id in articles:
-            raise KnowledgeError(f"{path}: duplicate article id '{article_id}' (also {articles[article_id].path})")
-        raw = _read_text(path)
-        if not raw.strip():
-            raise KnowledgeError(f"{path}: file is empty")
-        meta = _read_meta(path.with_name(article_id + META_SUFFIX))
-        article, article_facts = parse_article(article_id, raw, meta, str(path))
-        if not article_facts:
-            raise KnowledgeError(f"{path}: no sentences found")
-        articles[article_id] = article
-        facts += article_facts
+        if path.stem in seen:
+            raise KnowledgeError(f"{path}: duplicate article id '{path.stem}' (also {seen[path.stem]})")
+        seen[path.stem] = path
+    workers = min(os.cpu_count() or 1, 8)
+    if len(files) >= _PARALLEL_FILES and workers > 1:
+        size = -(-len(files) // (workers * 4))
+        chunks = [files[start : start + size] for start in range(0, len(files), size)]
+        with ProcessPoolExecutor(workers) as pool:
+            parsed = [item for chunk in pool.map(_load_articles, chunks) for item in chunk]
+    else:
+        parsed = _load_articles(files)
+    articles = {article.id: article for article, _ in parsed}
+    facts = [fact for _, article_facts in parsed for fact in article_facts]
     return Knowledge(articles=articles, facts=tuple(facts), aliases=_read_aliases(folder / ALIASES_FILE))

@@ -8,6 +8,7 @@ Both look-ups are cached per word; the underlying tables load on first use.
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 # Zipf values run from 0 (unseen) to about 8 ("the"). A word never seen in general
@@ -16,9 +17,19 @@ _ZIPF_CEILING = 8.0
 _MIN_WEIGHT = 0.3
 
 
+# Words looked up ahead of time (from a cached index): (lemma, zipf) each. Loading
+# simplemma's and wordfreq's tables takes most of a second; a warm start skips that.
+_preloaded: dict[str, tuple[str, float]] = {}
+# How many of the most frequent English words a table holds besides the knowledge's own.
+COMMON_WORDS = 20_000
+
+
 @lru_cache(maxsize=200_000)
 def lemma(word: str) -> str:
     """The dictionary form of a lower-case English word ("visited" -> "visit")."""
+    known = _preloaded.get(word)
+    if known is not None:
+        return known[0]
     if not word.isascii() or not word.isalpha() or len(word) < 3:
         return word
     from simplemma import lemmatize
@@ -29,9 +40,33 @@ def lemma(word: str) -> str:
 @lru_cache(maxsize=200_000)
 def zipf(word: str) -> float:
     """General English frequency of a word on the Zipf scale (0 when unseen)."""
-    from wordfreq import zipf_frequency
+    known = _preloaded.get(word)
+    if known is not None:
+        return known[1]
+    frequency = _frequencies().get(word)
+    if frequency:
+        return round(math.log10(frequency) + 9.0, 2)
+    from wordfreq import zipf_frequency  # words the table lacks (numbers, odd spellings)
 
     return float(zipf_frequency(word, "en"))
+
+
+@lru_cache(maxsize=1)
+def _frequencies() -> dict[str, float]:
+    from wordfreq import get_frequency_dict
+
+    return dict(get_frequency_dict("en"))
+
+
+def table(words: set[str]) -> dict[str, tuple[str, float]]:
+    """(lemma, zipf) for ``words`` and the most frequent English words, to preload later."""
+    from wordfreq import top_n_list
+
+    return {word: (lemma(word), zipf(word)) for word in words.union(top_n_list("en", COMMON_WORDS))}
+
+
+def preload(entries: dict[str, tuple[str, float]]) -> None:
+    _preloaded.update(entries)
 
 
 def weight(word: str) -> float:
@@ -68,3 +103,9 @@ def _opposites() -> dict[str, frozenset[str]]:
 
 
 OPPOSITES = _opposites()
+
+
+def warm() -> None:
+    """Load the lemma and frequency tables now rather than on the first question."""
+    lemma.__wrapped__("warming")
+    _frequencies()

@@ -24,10 +24,9 @@ import itertools
 import json
 import math
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -35,15 +34,14 @@ from rapidfuzz import fuzz, process
 from bot import lexicon
 from bot import text as textmod
 from bot.answer import Answer, ScoredFact
+from bot.index import NUMBER, NUMBER_WORDS, PERSON, PLACE, TIME, TYPE_BITS, FactIndex
 from bot.knowledge import Fact, Knowledge
 
 if TYPE_CHECKING:
     from bot.settings import Settings
 
-# Match strength of the ways a question term can reach a fact term.
+# Match strength of the ways a question term can reach a fact term (aliases: bot.index).
 _EXACT = 1.0
-_ALIAS_SAME = 1.0
-_ALIAS_RELATED = 0.7
 _TYPO = 0.85
 _STEM = 0.75
 # rapidfuzz cutoff for a typo correction, and the shortest word corrected: shorter
@@ -54,7 +52,7 @@ _STEM_MIN_LEN = 5
 # Most longer words a stem may reach ("state" -> "statement", "statesman", ...).
 _STEM_LIMIT = 50
 # Candidates that get the fine ranking after the fast first pass.
-_FINE_RANKED = 100
+_FINE_RANKED = 50
 
 # Questions with this many terms or more count as long (see Matcher.features).
 _LONG_QUESTION_TERMS = 5
@@ -119,30 +117,8 @@ _COMPLETION_CUTOFF = 60.0
 # Facts beyond the first are quoted only when they score this close to the best one.
 _MULTI_RATIO = 0.85
 
-_MONTHS = "january february march april may june july august september october november december"
-_DAYS = "monday tuesday wednesday thursday friday saturday sunday"
-_TIME_WORDS = frozenset(
-    (_MONTHS + " " + _DAYS).split()
-    + "jan feb mar apr jun jul aug sep sept oct nov dec yesterday today tomorrow tonight "
-    "week weeks month months year years decade decades century centuries ago "
-    "morning afternoon evening night spring summer autumn winter".split()
-)
-_NUMBER_WORDS = frozenset(
-    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy "
-    "eighty ninety hundred hundreds thousand thousands million millions billion billions "
-    "trillion dozen dozens half percent".split()
-)
-_PERSON_TITLES = frozenset(
-    "president minister premier king queen prince princess chancellor secretary "
-    "ambassador governor mayor senator general chairman chief ceo director leader "
-    "mr mrs ms dr sir lord pope emperor author writer founder".split()
-)
-_DIGIT = re.compile(r"\d")
-_CAPITALIZED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
 
 # Question types: the kind of thing the answer must hold.
-TIME, NUMBER, PERSON, PLACE = "time", "number", "person", "place"
 _QUESTION_TYPES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("how", "many"), NUMBER),
     (("how", "much"), NUMBER),
@@ -181,13 +157,14 @@ class _Term:
     corrected: bool = False  # reached the knowledge only through a typo or stem match
 
 
-@dataclass(frozen=True, slots=True)
-class _FactDetails:
-    terms: frozenset[str]
-    bigrams: frozenset[str]
-    words: frozenset[str]
-    numbers: frozenset[str]
-    negated: bool
+class Ranked(NamedTuple):
+    """One candidate fact: its rank score, the share of the question it covers, its index,
+    and how strongly it holds each question term (in the order of the query's terms)."""
+
+    score: float
+    coverage: float
+    fact_index: int
+    strengths: tuple[float, ...]
 
 
 @dataclass(slots=True)
@@ -199,29 +176,6 @@ class _Query:
     words: frozenset[str]
     norm: str
     negated: bool
-
-
-def _answer_types(fact: Fact) -> frozenset[str]:
-    words = set(textmod.normalize(fact.text).replace("-", " ").split())
-    words = {w.strip(".,;:!?\"'()") for w in words}
-    types = set()
-    if _DIGIT.search(fact.text) or words & _NUMBER_WORDS:
-        types.add(NUMBER)
-    if words & _TIME_WORDS or re.search(r"\b(1[0-9]{3}|20[0-9]{2})s?\b", fact.text):
-        types.add(TIME)
-    proper = _CAPITALIZED.findall(fact.text)
-    if proper or words & _PERSON_TITLES:
-        types.add(PERSON)
-    if proper:
-        types.add(PLACE)
-    return frozenset(types)
-
-
-_TYPE_BITS = {TIME: 1, NUMBER: 2, PERSON: 4, PLACE: 8}
-
-
-def _type_mask(types: frozenset[str]) -> int:
-    return sum(_TYPE_BITS[kind] for kind in types)
 
 
 def question_type(words: list[str]) -> str | None:
@@ -246,6 +200,7 @@ class Matcher:
         max_suggestions: int = 3,
         coefficients: tuple[float, ...] | None = None,
         max_question_chars: int = 500,
+        index: FactIndex | None = None,
     ) -> None:
         self.knowledge = knowledge
         self.threshold = threshold
@@ -253,77 +208,16 @@ class Matcher:
         self.max_suggestions = max_suggestions
         self.max_question_chars = max_question_chars
         self._coefficients = coefficients or confidence_coefficients()
-        self.facts: list[Fact] = list(knowledge.facts)
-        self._phrases: dict[tuple[str, ...], list[tuple[str, float]]] = defaultdict(list)
-        for index, group in enumerate(knowledge.aliases):
-            concept = f"~{index}"
-            strength = _ALIAS_RELATED if group.related else _ALIAS_SAME
-            for phrase in group.phrases:
-                key = tuple(textmod.phrase_terms(textmod.tokens(phrase)))
-                if key:
-                    self._phrases[key].append((concept, strength))
-        self._longest_phrase = max((len(p) for p in self._phrases), default=1)
-
-        self.fact_match_texts: list[str] = []
-        masks = []
-        postings: dict[str, list[int]] = defaultdict(list)
-        for index, fact in enumerate(self.facts):
-            terms, indexed = self._index_terms(fact)
-            self.fact_match_texts.append(" ".join(terms))
-            masks.append(_type_mask(_answer_types(fact)))
-            for term in indexed:
-                postings[term].append(index)
-        self.fact_types = np.array(masks, dtype=np.uint8)
-        self.postings = {term: np.array(indices, dtype=np.int32) for term, indices in postings.items()}
-        self.vocabulary = sorted(t for t in self.postings if not t.startswith("~"))
-        # Words by length, for typo look-ups: a fuzz.ratio of 80 needs similar lengths.
-        self._by_length: dict[int, list[str]] = defaultdict(list)
-        for word in self.vocabulary:
-            self._by_length[len(word)].append(word)
+        self.index = index if index is not None else FactIndex.build(knowledge)
+        self.facts: list[Fact] = self.index.facts
+        self.postings = self.index.postings
+        self.vocabulary = self.index.vocabulary
+        self.fact_match_texts = self.index.match_texts
+        self.fact_types = self.index.types
+        self._phrases = self.index.phrases
         self._count = max(1, len(self.facts))
-        self._details = functools.lru_cache(maxsize=4096)(self._fact_details)
-
-    def _index_terms(self, fact: Fact) -> tuple[list[str], set[str]]:
-        """A fact's content lemmas in order, and every term it is indexed under."""
-        fact_tokens = textmod.tokens(fact.text)
-        terms = [token.term for token in fact_tokens if token.content]
-        if fact.kind == "caption":
-            terms.append("caption")
-        return terms, set(terms) | self._concepts(textmod.phrase_terms(fact_tokens))
-
-    def _fact_details(self, index: int) -> _FactDetails:
-        """What the confidence features need of one fact, computed when first asked."""
-        fact = self.facts[index]
-        terms, indexed = self._index_terms(fact)
-        words = set(fact.norm.replace("-", " ").split())
-        return _FactDetails(
-            terms=frozenset(indexed),
-            bigrams=frozenset(f"{a} {b}" for a, b in itertools.pairwise(terms)),
-            words=frozenset(token.word for token in textmod.tokens(fact.text)),
-            numbers=frozenset(re.findall(r"\d+", fact.norm)) | (words & _NUMBER_WORDS),
-            negated=bool(textmod.NEGATIONS & words),
-        )
 
     # -- question analysis -------------------------------------------------------
-
-    def _concepts(self, terms: list[str]) -> set[str]:
-        found = set()
-        for start in range(len(terms)):
-            for length in range(1, self._longest_phrase + 1):
-                key = tuple(terms[start : start + length])
-                if len(key) < length:
-                    break
-                for concept, _ in self._phrases.get(key, ()):
-                    found.add(concept)
-        return found
-
-    def _phrase_at(self, sequence: list[textmod.Token], position: int) -> tuple[int, list[tuple[str, float]]]:
-        """The longest alias phrase starting at ``position`` (length 1 and none if no phrase)."""
-        for length in range(min(self._longest_phrase, len(sequence) - position), 0, -1):
-            concepts = self._phrases.get(tuple(token.term for token in sequence[position : position + length]))
-            if concepts:
-                return length, concepts
-        return 1, []
 
     def _idf(self, term: str) -> float:
         count = len(self.postings.get(term, ()))
@@ -348,7 +242,7 @@ class Matcher:
         size = len(term)
         # ratio = 2 * matches / (len(a) + len(b)) >= 0.8 bounds the other word's length.
         low, high = math.ceil(size * 2 / 3), math.floor(size * 3 / 2)
-        nearby = [word for length in range(low, high + 1) for word in self._by_length.get(length, ())]
+        nearby = [word for length in range(low, high + 1) for word in self.index.by_length.get(length, ())]
         best = process.extractOne(term, nearby, scorer=fuzz.ratio, score_cutoff=_TYPO_CUTOFF)
         return best[0] if best is not None else None
 
@@ -372,7 +266,7 @@ class Matcher:
         terms: list[_Term] = []
         position = 0
         while position < len(sequence):
-            length, concepts = self._phrase_at(sequence, position)
+            length, concepts = self._phrases.at([token.term for token in sequence], position)
             span = sequence[position : position + length]
             position += length
             if length > 1:
@@ -401,7 +295,7 @@ class Matcher:
             terms=terms,
             bigrams={f"{a} {b}" for a, b in itertools.pairwise(lemmas)},
             qtype=question_type(words),
-            numbers={word for word in words if word.isdigit() or word in _NUMBER_WORDS},
+            numbers={word for word in words if word.isdigit() or word in NUMBER_WORDS},
             words=frozenset(words),
             norm=" ".join(lemmas),
             negated=bool(textmod.NEGATIONS.intersection(words)),
@@ -409,7 +303,7 @@ class Matcher:
 
     # -- scoring -----------------------------------------------------------------
 
-    def rank(self, query: _Query) -> list[tuple[float, float, int]]:
+    def rank(self, query: _Query) -> list[Ranked]:
         """(rank score, coverage, fact index) for the best candidate facts, best first.
 
         Every fact that holds a question term is scored at once with numpy (the weighted
@@ -423,8 +317,10 @@ class Matcher:
         covered = np.zeros(len(candidates))
         ranked = np.zeros(len(candidates))
         total = ranked_total = 0.0
+        hits = []
         for item in query.terms:
             hit = np.zeros(len(candidates))
+            hits.append(hit)
             for option, strength in item.options.items():
                 found = self.postings.get(option)
                 if found is not None:
@@ -438,7 +334,7 @@ class Matcher:
         coverage = covered / (total or 1.0)
         score = ranked / (ranked_total or 1.0)
         if query.qtype:
-            score -= _TYPE_PENALTY * ((self.fact_types[candidates] & _TYPE_BITS[query.qtype]) == 0)
+            score -= _TYPE_PENALTY * ((self.fact_types[candidates] & TYPE_BITS[query.qtype]) == 0)
         if len(candidates) > _FINE_RANKED:
             best = np.argpartition(-score, _FINE_RANKED)[:_FINE_RANKED]
         else:
@@ -457,10 +353,12 @@ class Matcher:
         for position, index in zip(best, chosen, strict=True):
             final = float(score[position]) + _FUZZ_BONUS * similarity[index] / 100.0
             if query.bigrams:
-                words = self.fact_match_texts[index].split()
-                pairs = {f"{a} {b}" for a, b in itertools.pairwise(words)}
-                final += _BIGRAM_BONUS * len(query.bigrams & pairs) / len(query.bigrams)
-            results.append((final, float(coverage[position]), index))
+                # Match texts are space-padded, so " a b " finds the pair as whole words.
+                text = self.fact_match_texts[index]
+                shared = sum(f" {pair} " in text for pair in query.bigrams)
+                final += _BIGRAM_BONUS * shared / len(query.bigrams)
+            strengths = tuple(float(hit[position]) for hit in hits)
+            results.append(Ranked(final, float(coverage[position]), index, strengths))
         results.sort(key=lambda row: (-row[0], row[2]))
         return results
 
@@ -468,34 +366,40 @@ class Matcher:
         known = [self._idf(option) for option in item.options if option in self.postings]
         return max(known) if known else self._idf("")
 
-    def features(self, query: _Query, ranked: list[tuple[float, float, int]], position: int) -> list[float]:
+    def features(self, query: _Query, ranked: list[Ranked], position: int) -> list[float]:
         """What the confidence of ``ranked[position]`` is computed from."""
-        score, coverage, index = ranked[position]
-        details = self._details(index)
-        terms = details.terms
+        score, coverage, index, strengths = ranked[position]
+        fact = self.facts[index]
+        words = set(fact.norm.replace("-", " ").split())
         total = sum(item.weight for item in query.terms) or 1.0
         unknown = sum(item.weight for item in query.terms if not item.known) / total
-        missing = [item for item in query.terms if not any(option in terms for option in item.options)]
-        matched = [item.weight for item in query.terms if any(option in terms for option in item.options)]
+        missing = [item for item, strength in zip(query.terms, strengths, strict=True) if not strength]
+        matched = [item.weight for item, strength in zip(query.terms, strengths, strict=True) if strength]
         runner_up = ranked[position + 1][0] if position + 1 < len(ranked) else 0.0
-        pairs = len(query.bigrams & details.bigrams) / len(query.bigrams) if query.bigrams else 0.0
+        text = self.fact_match_texts[index]
+        pairs = sum(f" {pair} " in text for pair in query.bigrams) / len(query.bigrams) if query.bigrams else 0.0
         base = [
             1.0,
             coverage,
             unknown,
             max((item.weight for item in missing if not item.known), default=0.0) / 8.0,
             max((item.weight for item in missing if item.known), default=0.0) / 8.0,
-            1.0 if query.qtype and not self.fact_types[index] & _TYPE_BITS[query.qtype] else 0.0,
-            1.0 if query.numbers - details.numbers else 0.0,
+            1.0 if query.qtype and not self.fact_types[index] & TYPE_BITS[query.qtype] else 0.0,
+            1.0 if query.numbers - (set(re.findall(r"\d+", fact.norm)) | (words & NUMBER_WORDS)) else 0.0,
             1.0 / max(1, len(query.terms)),
             max(0.0, score - runner_up),
             max(matched, default=0.0) / 8.0,
             pairs,
-            1.0 if query.negated and not details.negated else 0.0,
+            1.0 if query.negated and not textmod.NEGATIONS & words else 0.0,
             coverage * coverage,
             coverage / max(1, len(query.terms)),
-            sum(item.weight for item in query.terms if item.corrected and item not in missing) / total,
-            1.0 if self._opposed(query.words, details.words) else 0.0,
+            sum(
+                item.weight
+                for item, strength in zip(query.terms, strengths, strict=True)
+                if item.corrected and strength
+            )
+            / total,
+            1.0 if self._opposed(query.words, frozenset(w.strip(".,;:!?\"'()") for w in words)) else 0.0,
         ]
         # Long, specific questions need their specifics covered: the same evidence means
         # less for them, so the main features also enter once more for long questions.
@@ -509,7 +413,7 @@ class Matcher:
             word not in fact and lexicon.OPPOSITES[word] & fact for word in question if word in lexicon.OPPOSITES
         )
 
-    def _confidence(self, query: _Query, ranked: list[tuple[float, float, int]], position: int) -> float:
+    def _confidence(self, query: _Query, ranked: list[Ranked], position: int) -> float:
         features = self.features(query, ranked, position)
         z = sum(c * f for c, f in zip(self._coefficients, features, strict=True))
         return 1.0 / (1.0 + math.exp(-z))
@@ -528,13 +432,15 @@ class Matcher:
             return self._reply(question, "help")
         query = self.analyse(question)
         ranked = self.rank(query) if query.terms else []
-        candidates = [ScoredFact(fact=self.facts[i], score=round(max(0.0, s), 4)) for s, _, i in ranked[:10]]
+        candidates = [
+            ScoredFact(fact=self.facts[row.fact_index], score=round(max(0.0, row.score), 4)) for row in ranked[:10]
+        ]
         if not ranked:
             return Answer(question=question, kind="abstain", confidence=0.0, facts=[], candidates=[], suggestions=[])
-        best_score, _, best_index = ranked[0]
+        best_score, best_index = ranked[0].score, ranked[0].fact_index
         confidence = self._confidence(query, ranked, 0)
         if confidence < self.threshold:
-            near = [index for _, coverage, index in ranked[: self.max_suggestions] if coverage >= _SUGGESTION_COVERAGE]
+            near = [row.fact_index for row in ranked[: self.max_suggestions] if row.coverage >= _SUGGESTION_COVERAGE]
             return Answer(
                 question=question,
                 kind="abstain",
@@ -545,7 +451,7 @@ class Matcher:
                 suggestion_ids=[self.facts[index].id for index in near],
             )
         chosen = [ScoredFact(fact=self.facts[best_index], score=confidence)]
-        for position, (score, _, index) in enumerate(ranked[1:], start=1):
+        for position, (score, _, index, _) in enumerate(ranked[1:], start=1):
             if len(chosen) >= self.max_facts or score < best_score * _MULTI_RATIO:
                 break
             other = self._confidence(query, ranked, position)
@@ -571,7 +477,7 @@ class Matcher:
         indices: list[int] = []
         if text.strip():
             query = self.analyse(text)
-            indices = [index for _, _, index in (self.rank(query) if query.terms else [])]
+            indices = [row.fact_index for row in (self.rank(query) if query.terms else [])]
             if not indices:
                 # A word still being typed: compare the fragment with each fact's text.
                 matches = process.extract(
@@ -590,10 +496,11 @@ class Matcher:
         return Answer(question=question, kind=kind, confidence=0.0, facts=[], candidates=[], suggestions=[])  # type: ignore[arg-type]
 
 
-def matcher_for(settings: Settings, knowledge: Knowledge) -> Matcher:
+def matcher_for(settings: Settings, knowledge: Knowledge, *, index: FactIndex | None = None) -> Matcher:
     """A matcher with the thresholds and limits from ``settings``."""
     return Matcher(
         knowledge,
+        index=index,
         threshold=settings.answer_threshold,
         max_facts=settings.max_facts,
         max_suggestions=settings.max_suggestions,

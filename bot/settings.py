@@ -7,6 +7,7 @@ the variable, so surfaces can exit with code 2 and no traceback.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -32,6 +33,12 @@ class Settings(BaseSettings):
 
     # Where the articles, their metadata and the alias table live.
     knowledge_dir: Path = Path("knowledge")
+    # Where the built fact index is kept between runs (keyed by the knowledge files'
+    # contents); a restart then skips parsing. QABOT_USE_CACHE=false always rebuilds.
+    cache_dir: Path = Field(
+        default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "qabot"
+    )
+    use_cache: bool = True
 
     # Confidence needed to answer. Higher abstains more often (fewer wrong answers,
     # more "the article does not say"); see the trade-off table in the README.

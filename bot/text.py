@@ -8,9 +8,10 @@ joins dotted acronyms ("U.S." -> "US"). Terms are the lemmas of the content word
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from bot import lexicon
 
@@ -92,27 +93,28 @@ def normalize(text: str) -> str:
     return " ".join(_fold(text).casefold().split())
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     word: str  # normalized surface form
     term: str  # lemma used for matching
     content: bool  # False for stopwords
+
+
+@functools.lru_cache(maxsize=500_000)
+def _token(raw: str, shouting: bool) -> Token:
+    word = raw.casefold()
+    if not shouting and _KEEP_UPPER.match(raw) is not None:
+        return Token(word, word, True)
+    if word in STOPWORDS:
+        return Token(word, word, False)
+    term = lexicon.lemma(word)
+    return Token(word, term, word not in STOPWORDS and term not in STOPWORDS)
 
 
 def tokens(text: str) -> list[Token]:
     """Tokens of ``text`` in order, with their lemmas and whether they carry content."""
     text = _fold(text)
     shouting = text.upper() == text
-    result = []
-    for raw in _WORD.findall(text):
-        word = raw.casefold()
-        keep_upper = not shouting and _KEEP_UPPER.match(raw) is not None
-        content = keep_upper or word not in STOPWORDS
-        term = word if keep_upper else lexicon.lemma(word)
-        if term in STOPWORDS and not keep_upper:
-            content = False
-        result.append(Token(word, term, content))
-    return result
+    return [_token(raw, shouting) for raw in _WORD.findall(text)]
 
 
 def content_terms(text: str) -> list[str]:

@@ -1,0 +1,251 @@
+"""The fact index: the searchable form of a knowledge base, built in parallel and cached on disk.
+
+For every fact it holds the lemmas it is indexed under (its content words and the alias
+concepts they form), a space-padded text of those lemmas for rapidfuzz, and a bit mask
+of the kinds of answer it can give (a time, a number, a name, a place). Postings map
+each term to the sorted fact numbers that hold it, as numpy arrays. Building uses every
+core for a large archive, and :func:`load_index` keeps the result in a cache keyed by
+the contents of the knowledge files, so a restart does not parse the archive again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bot import __version__, lexicon
+from bot import text as textmod
+from bot.knowledge import AliasGroup, Fact, Knowledge, knowledge_files, load_knowledge
+
+log = logging.getLogger(__name__)
+
+# Kinds of answer a fact can give, as bits of its type mask.
+TIME, NUMBER, PERSON, PLACE = "time", "number", "person", "place"
+TYPE_BITS = {TIME: 1, NUMBER: 2, PERSON: 4, PLACE: 8}
+
+# Match strength through an alias: a "same" group counts in full, a "related" one less.
+ALIAS_SAME = 1.0
+ALIAS_RELATED = 0.7
+
+_MONTHS = "january february march april may june july august september october november december"
+_DAYS = "monday tuesday wednesday thursday friday saturday sunday"
+_TIME_WORDS = frozenset(
+    (_MONTHS + " " + _DAYS).split()
+    + "jan feb mar apr jun jul aug sep sept oct nov dec yesterday today tomorrow tonight "
+    "week weeks month months year years decade decades century centuries ago "
+    "morning afternoon evening night spring summer autumn winter".split()
+)
+NUMBER_WORDS = frozenset(
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy "
+    "eighty ninety hundred hundreds thousand thousands million millions billion billions "
+    "trillion dozen dozens half percent".split()
+)
+_PERSON_TITLES = frozenset(
+    "president minister premier king queen prince princess chancellor secretary "
+    "ambassador governor mayor senator general chairman chief ceo director leader "
+    "mr mrs ms dr sir lord pope emperor author writer founder".split()
+)
+_DIGIT = re.compile(r"\d")
+_YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b")
+_CAPITALIZED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
+
+# Below this many facts a single process is faster than starting workers.
+_PARALLEL_FACTS = 20_000
+# Bump when the index's layout changes, so old caches are not used.
+_FORMAT = 1
+
+
+def type_mask(fact: Fact) -> int:
+    """The kinds of answer ``fact`` can give, as a bit mask of :data:`TYPE_BITS`."""
+    words = {w.strip(".,;:!?\"'()") for w in fact.norm.replace("-", " ").split()}
+    mask = 0
+    if _DIGIT.search(fact.text) or words & NUMBER_WORDS:
+        mask |= TYPE_BITS[NUMBER]
+    if words & _TIME_WORDS or _YEAR.search(fact.text):
+        mask |= TYPE_BITS[TIME]
+    proper = _CAPITALIZED.search(fact.text) is not None
+    if proper or words & _PERSON_TITLES:
+        mask |= TYPE_BITS[PERSON]
+    if proper:
+        mask |= TYPE_BITS[PLACE]
+    return mask
+
+
+@dataclass
+class Phrases:
+    """Alias phrases, as lemma sequences, and the concepts they stand for."""
+
+    concepts: dict[tuple[str, ...], list[tuple[str, float]]] = field(default_factory=dict)
+    starts: dict[str, int] = field(default_factory=dict)  # longest phrase per first word
+
+    @classmethod
+    def from_groups(cls, groups: Sequence[AliasGroup]) -> Phrases:
+        concepts: dict[tuple[str, ...], list[tuple[str, float]]] = defaultdict(list)
+        for number, group in enumerate(groups):
+            strength = ALIAS_RELATED if group.related else ALIAS_SAME
+            for phrase in group.phrases:
+                key = tuple(textmod.phrase_terms(textmod.tokens(phrase)))
+                if key:
+                    concepts[key].append((f"~{number}", strength))
+        starts: dict[str, int] = {}
+        for key in concepts:
+            starts[key[0]] = max(starts.get(key[0], 0), len(key))
+        return cls(dict(concepts), starts)
+
+    def found_in(self, terms: list[str]) -> set[str]:
+        """Every concept whose phrase occurs in ``terms`` (overlaps included)."""
+        found = set()
+        for start, term in enumerate(terms):
+            longest = self.starts.get(term)
+            if longest is None:
+                continue
+            for length in range(1, min(longest, len(terms) - start) + 1):
+                for concept, _ in self.concepts.get(tuple(terms[start : start + length]), ()):
+                    found.add(concept)
+        return found
+
+    def at(self, terms: list[str], position: int) -> tuple[int, list[tuple[str, float]]]:
+        """The longest phrase starting at ``position``: its length and concepts (1 and none)."""
+        longest = self.starts.get(terms[position], 0)
+        for length in range(min(longest, len(terms) - position), 0, -1):
+            concepts = self.concepts.get(tuple(terms[position : position + length]))
+            if concepts:
+                return length, concepts
+        return 1, []
+
+
+def index_terms(
+    fact: Fact, phrases: Phrases, fact_tokens: list[textmod.Token] | None = None
+) -> tuple[list[str], set[str]]:
+    """A fact's content lemmas in order, and every term it is indexed under."""
+    fact_tokens = textmod.tokens(fact.text) if fact_tokens is None else fact_tokens
+    terms = [token.term for token in fact_tokens if token.content]
+    if fact.kind == "caption":
+        terms.append("caption")
+    return terms, set(terms) | phrases.found_in(textmod.phrase_terms(fact_tokens))
+
+
+_worker_phrases = Phrases()
+
+
+def _set_worker_phrases(phrases: Phrases) -> None:
+    global _worker_phrases
+    _worker_phrases = phrases
+
+
+def _index_chunk(facts: list[Fact]) -> tuple[list[tuple[str, list[str], int]], set[str]]:
+    rows = []
+    words: set[str] = set()
+    for fact in facts:
+        fact_tokens = textmod.tokens(fact.text)
+        words.update(token.word for token in fact_tokens)
+        terms, indexed = index_terms(fact, _worker_phrases, fact_tokens)
+        rows.append((" " + " ".join(terms) + " ", sorted(indexed), type_mask(fact)))
+    return rows, words
+
+
+@dataclass
+class FactIndex:
+    knowledge: Knowledge
+    phrases: Phrases
+    match_texts: list[str]
+    types: np.ndarray
+    postings: dict[str, np.ndarray]
+    vocabulary: list[str]
+    by_length: dict[int, list[str]]
+    # The knowledge's words, and (filled when cached) the (lemma, zipf) table of those and
+    # of common English words, preloaded on a warm start.
+    words: set[str]
+    lexicon: dict[str, tuple[str, float]] = field(default_factory=dict)
+
+    @property
+    def facts(self) -> list[Fact]:
+        return list(self.knowledge.facts)
+
+    @classmethod
+    def build(cls, knowledge: Knowledge, workers: int | None = None) -> FactIndex:
+        phrases = Phrases.from_groups(knowledge.aliases)
+        facts = list(knowledge.facts)
+        workers = workers or (min(os.cpu_count() or 1, 8) if len(facts) >= _PARALLEL_FACTS else 1)
+        if workers > 1:
+            size = -(-len(facts) // (workers * 4))
+            chunks = [facts[start : start + size] for start in range(0, len(facts), size)]
+            with ProcessPoolExecutor(workers, initializer=_set_worker_phrases, initargs=(phrases,)) as pool:
+                results = list(pool.map(_index_chunk, chunks))
+        else:
+            _set_worker_phrases(phrases)
+            results = [_index_chunk(facts)]
+        rows = [row for chunk_rows, _ in results for row in chunk_rows]
+        words = set().union(*(chunk_words for _, chunk_words in results))
+        postings: dict[str, list[int]] = defaultdict(list)
+        for number, (_, indexed, _) in enumerate(rows):
+            for term in indexed:
+                postings[term].append(number)
+        vocabulary = sorted(term for term in postings if not term.startswith("~"))
+        by_length: dict[int, list[str]] = defaultdict(list)
+        for word in vocabulary:
+            by_length[len(word)].append(word)
+        return cls(
+            knowledge=knowledge,
+            phrases=phrases,
+            match_texts=[text for text, _, _ in rows],
+            types=np.array([mask for _, _, mask in rows], dtype=np.uint8),
+            postings={term: np.array(numbers, dtype=np.int32) for term, numbers in postings.items()},
+            vocabulary=vocabulary,
+            by_length=dict(by_length),
+            words=words,
+        )
+
+
+def cache_key(folder: Path) -> str:
+    """A digest of every knowledge file's name and contents, and of this code's version."""
+    digest = hashlib.sha256(f"{__version__}:{_FORMAT}".encode())
+    for path in knowledge_files(folder):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        digest.update(hashlib.sha1(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def load_index(folder: Path, cache_dir: Path | None) -> FactIndex:
+    """The index of ``folder``, from the cache when its files are unchanged."""
+    if cache_dir is None:
+        return FactIndex.build(load_knowledge(folder))
+    try:
+        key = cache_key(folder)
+    except OSError:
+        key = ""
+    cached = cache_dir / f"index-{key}.pickle"
+    if key and cached.exists():
+        try:
+            with cached.open("rb") as source:
+                index = pickle.load(source)
+            if isinstance(index, FactIndex):
+                lexicon.preload(index.lexicon)
+                return index
+        except Exception as exc:  # a damaged cache is rebuilt, never trusted
+            log.warning("ignoring the unreadable index cache %s: %s", cached, exc)
+    index = FactIndex.build(load_knowledge(folder))
+    if key:
+        index.lexicon = lexicon.table(index.words)
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            for old in cache_dir.glob("index-*.pickle"):
+                old.unlink(missing_ok=True)
+            partial = cached.with_suffix(".partial")
+            with partial.open("wb") as target:
+                pickle.dump(index, target, protocol=pickle.HIGHEST_PROTOCOL)
+            partial.replace(cached)
+        except OSError as exc:
+            log.warning("could not write the index cache in %s: %s", cache_dir, exc)
+    return index
