@@ -13,7 +13,6 @@ with ``token_set_ratio`` over all facts) hold whatever the machine's speed.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gc
 import json
 import os
@@ -91,7 +90,10 @@ def scaled_knowledge(parsed: list[tuple[Article, list[Fact]]], size: int) -> Kno
         for article, article_facts in parsed:
             article_id = article.id if copy == 0 else f"{article.id}-copy{copy}"
             articles[article_id] = article.model_copy(update={"id": article_id})
-            facts += [f.model_copy(update={"id": f"{article_id}:p{f.paragraph}.s{f.sentence}", "article_id": article_id}) for f in article_facts]
+            facts += [
+                f.model_copy(update={"id": f"{article_id}:p{f.paragraph}.s{f.sentence}", "article_id": article_id})
+                for f in article_facts
+            ]
             if len(facts) >= size:
                 break
         copy += 1
@@ -99,7 +101,9 @@ def scaled_knowledge(parsed: list[tuple[Article, list[Fact]]], size: int) -> Kno
     return Knowledge(articles=articles, facts=tuple(facts[:size]), aliases=aliases)
 
 
-def bench_size(parsed: list[tuple[Article, list[Fact]]], questions: list[tuple[str, list[tuple[int, int]]]], size: int, limit: int) -> dict[str, Any]:
+def bench_size(
+    parsed: list[tuple[Article, list[Fact]]], questions: list[tuple[str, list[tuple[int, int]]]], size: int, limit: int
+) -> dict[str, Any]:
     import bm25s
     import numpy as np
 
@@ -149,8 +153,14 @@ def bench_size(parsed: list[tuple[Article, list[Fact]]], questions: list[tuple[s
         "ours": ours,
         "bm25s": reference_bm25,
         "naive_rapidfuzz": reference_naive,
-        "ratio_to_bm25s": {"p50": ours["p50_ms"] / reference_bm25["p50_ms"], "p99": ours["p99_ms"] / reference_bm25["p99_ms"]},
-        "ratio_to_naive": {"p50": ours["p50_ms"] / reference_naive["p50_ms"], "p99": ours["p99_ms"] / reference_naive["p99_ms"]},
+        "ratio_to_bm25s": {
+            "p50": ours["p50_ms"] / reference_bm25["p50_ms"],
+            "p99": ours["p99_ms"] / reference_bm25["p99_ms"],
+        },
+        "ratio_to_naive": {
+            "p50": ours["p50_ms"] / reference_naive["p50_ms"],
+            "p99": ours["p99_ms"] / reference_naive["p99_ms"],
+        },
         "ranking_top1": right / len(queries),
     }
 
@@ -166,7 +176,9 @@ def bench_cold_start() -> dict[str, float]:
     times = []
     for _ in range(5):
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "bot", "ask", "Who is Cho Hyun?"], cwd=ROOT, capture_output=True, check=True)
+        subprocess.run(
+            [sys.executable, "-m", "bot", "ask", "Who is Cho Hyun?"], cwd=ROOT, capture_output=True, check=True
+        )
         times.append(time.perf_counter() - started)
     return {"best_s": min(times), "median_s": statistics.median(times)}
 
@@ -184,7 +196,12 @@ def bench_build(parsed_count: int) -> dict[str, float]:
         parse_seconds = time.perf_counter() - started
         started = time.perf_counter()
         Matcher(knowledge)
-        return {"files": parsed_count, "facts": len(knowledge.facts), "parse_seconds": parse_seconds, "index_seconds": time.perf_counter() - started}
+        return {
+            "files": parsed_count,
+            "facts": len(knowledge.facts),
+            "parse_seconds": parse_seconds,
+            "index_seconds": time.perf_counter() - started,
+        }
     finally:
         shutil.rmtree(folder)
 
@@ -192,7 +209,7 @@ def bench_build(parsed_count: int) -> dict[str, float]:
 def bench_discord(interactions: int, in_flight: int) -> dict[str, Any]:
     from benchmarks.discord_path import measure
 
-    return asyncio.run(measure(interactions, in_flight))
+    return measure(interactions, in_flight)
 
 
 def peak_rss_mb() -> float:

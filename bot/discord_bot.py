@@ -58,6 +58,8 @@ class QABot(commands.AutoShardedBot):
             shard_ids=settings.shard_ids,  # type: ignore[arg-type]  # None means all shards
             owner_id=settings.owner_id,
             help_command=None,
+            # Answers never need old messages: no message cache, so memory stays flat.
+            max_messages=None,
         )
         self.settings = settings
         self.knowledge = knowledge

@@ -24,6 +24,7 @@ import itertools
 import json
 import math
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -178,14 +179,21 @@ class _Query:
     negated: bool
 
 
+# The patterns by their first word, with their order in _QUESTION_TYPES (earlier wins).
+_TYPES_BY_FIRST: dict[str, list[tuple[int, tuple[str, ...], str]]] = defaultdict(list)
+for _order, (_pattern, _qtype) in enumerate(_QUESTION_TYPES):
+    _TYPES_BY_FIRST[_pattern[0]].append((_order, _pattern, _qtype))
+
+
 def question_type(words: list[str]) -> str | None:
     """The kind of thing a question asks for, from its first words."""
     head = words[:6]
-    for pattern, qtype in _QUESTION_TYPES:
-        for index in range(len(head) - len(pattern) + 1):
-            if tuple(head[index : index + len(pattern)]) == pattern:
-                return qtype
-    return None
+    best: tuple[int, str] | None = None
+    for index, word in enumerate(head):
+        for order, pattern, qtype in _TYPES_BY_FIRST.get(word, ()):
+            if tuple(head[index : index + len(pattern)]) == pattern and (best is None or order < best[0]):
+                best = (order, qtype)
+    return best[1] if best else None
 
 
 class Matcher:
@@ -339,7 +347,7 @@ class Matcher:
             best = np.argpartition(-score, _FINE_RANKED)[:_FINE_RANKED]
         else:
             best = np.arange(len(candidates))
-        chosen = [int(candidates[i]) for i in best]
+        chosen = candidates[best].tolist()
         similarity = {
             index: value
             for _, value, index in process.extract(
@@ -350,15 +358,17 @@ class Matcher:
             )
         }
         results = []
-        for position, index in zip(best, chosen, strict=True):
-            final = float(score[position]) + _FUZZ_BONUS * similarity[index] / 100.0
-            if query.bigrams:
+        pairs = [f" {pair} " for pair in query.bigrams]
+        by_term = np.vstack(hits)[:, best].T.tolist()
+        for index, base, share, strengths in zip(
+            chosen, score[best].tolist(), coverage[best].tolist(), by_term, strict=True
+        ):
+            final = base + _FUZZ_BONUS * similarity[index] / 100.0
+            if pairs:
                 # Match texts are space-padded, so " a b " finds the pair as whole words.
                 text = self.fact_match_texts[index]
-                shared = sum(f" {pair} " in text for pair in query.bigrams)
-                final += _BIGRAM_BONUS * shared / len(query.bigrams)
-            strengths = tuple(float(hit[position]) for hit in hits)
-            results.append(Ranked(final, float(coverage[position]), index, strengths))
+                final += _BIGRAM_BONUS * sum(pair in text for pair in pairs) / len(pairs)
+            results.append(Ranked(final, share, index, tuple(strengths)))
         results.sort(key=lambda row: (-row[0], row[2]))
         return results
 

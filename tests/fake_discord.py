@@ -333,6 +333,15 @@ class FakeDiscord:
         self.sequence += 1
         await ws.send_str(json.dumps({"op": 0, "t": event, "s": self.sequence, "d": data}))
 
+    async def send_event(self, event: str, data: dict[str, Any]) -> None:
+        """Send an event over the newest gateway connection (from the server's own loop)."""
+        await self._dispatch(self.sockets[-1], event, data)
+
+    def run(self, coroutine: Any) -> Any:
+        """Run a coroutine in the server's loop and wait for its result (thread-safe)."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
     def dispatch(self, event: str, data: dict[str, Any]) -> None:
         """Send an event to the bot over the newest gateway connection (thread-safe)."""
         assert self._loop is not None

@@ -258,3 +258,18 @@ def test_settings_never_show_the_token() -> None:
     settings = load_settings(discord_token="MTAw.secret-token-value")
     assert "secret-token-value" not in repr(settings)
     assert "secret-token-value" not in str(settings.model_dump())
+
+
+def test_cooldowns_allow_rate_per_window_and_forget_idle_users() -> None:
+    from bot.cogs.qa import Cooldowns
+
+    limits = Cooldowns(rate=2, per=10.0)
+    assert limits.hit(1, now=0.0) == 0.0
+    assert limits.hit(1, now=1.0) == 0.0
+    assert limits.hit(1, now=2.0) == pytest.approx(8.0)
+    assert limits.hit(2, now=2.0) == 0.0  # other users are not slowed down
+    assert limits.hit(1, now=10.5) == 0.0  # the first question left the window
+    for user in range(100, 1100):
+        limits.hit(user, now=11.0)
+    limits.hit(5, now=30.0)
+    assert len(limits._recent) == 1  # idle users are forgotten

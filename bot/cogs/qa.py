@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections import OrderedDict, deque
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -30,9 +31,45 @@ QUESTION_MAX_LENGTH = 300
 _CUSTOM_ID_LIMIT = 100
 
 
-def _cooldown(interaction: discord.Interaction[QABot]) -> app_commands.Cooldown:
-    settings = interaction.client.settings
-    return app_commands.Cooldown(settings.cooldown_rate, settings.cooldown_seconds)
+class Cooldowns:
+    """Per-user rate limit: at most ``rate`` questions in any ``per`` seconds.
+
+    Users are kept in least-recently-used order, so forgetting idle users costs O(1) per
+    question however many users there are (discord.py's own mappings scan them all).
+    """
+
+    def __init__(self, rate: int, per: float) -> None:
+        self.rate = rate
+        self.per = per
+        self._recent: OrderedDict[int, deque[float]] = OrderedDict()
+
+    def hit(self, user_id: int, now: float | None = None) -> float:
+        """Count one question; 0 when allowed, else the seconds until the next is."""
+        now = time.monotonic() if now is None else now
+        while self._recent:
+            oldest = next(iter(self._recent.values()))
+            if oldest[-1] + self.per > now:
+                break
+            self._recent.popitem(last=False)
+        stamps = self._recent.pop(user_id, None) or deque()
+        while stamps and stamps[0] + self.per <= now:
+            stamps.popleft()
+        self._recent[user_id] = stamps
+        if len(stamps) >= self.rate:
+            return stamps[0] + self.per - now
+        stamps.append(now)
+        return 0.0
+
+
+async def _not_too_fast(interaction: discord.Interaction[QABot]) -> bool:
+    cog = interaction.client.get_cog("QA")
+    retry_after = cog.cooldowns.hit(interaction.user.id) if isinstance(cog, QA) else 0.0
+    if retry_after:
+        settings = interaction.client.settings
+        raise app_commands.CommandOnCooldown(
+            app_commands.Cooldown(settings.cooldown_rate, settings.cooldown_seconds), retry_after
+        )
+    return True
 
 
 class FeedbackButton(
@@ -93,7 +130,7 @@ class SuggestionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=
         if answer is None:
             await interaction.response.send_message("That fact is no longer in the knowledge base.", ephemeral=True)
             return
-        await interaction.response.send_message(**reply_for(interaction.client, answer))
+        await send_reply(interaction, reply_for(interaction.client, answer))
 
 
 def reply_for(bot: QABot, answer: Answer) -> dict[str, Any]:
@@ -115,6 +152,23 @@ def reply_for(bot: QABot, answer: Answer) -> dict[str, Any]:
             view.add_item(SuggestionButton(fact_id, text))
         reply["view"] = view
     return reply
+
+
+def _forget_view(reply: dict[str, Any]) -> None:
+    """Stop tracking a sent answer's view: its buttons are dynamic items, found by custom id.
+
+    Otherwise discord.py would keep every answer's view in memory for good.
+    """
+    view = reply.get("view")
+    if view is not None:
+        view.stop()
+
+
+async def send_reply(interaction: discord.Interaction[QABot], reply: dict[str, Any]) -> None:
+    try:
+        await interaction.response.send_message(**reply)
+    finally:
+        _forget_view(reply)
 
 
 class FactPages(discord.ui.View):
@@ -155,9 +209,7 @@ class QA(commands.Cog):
     def __init__(self, bot: QABot) -> None:
         self.bot = bot
         settings = bot.settings
-        self._message_cooldowns = commands.CooldownMapping.from_cooldown(
-            settings.cooldown_rate, settings.cooldown_seconds, commands.BucketType.user
-        )
+        self.cooldowns = Cooldowns(settings.cooldown_rate, settings.cooldown_seconds)
         # When each user was last told to slow down: one notice per cooldown window.
         self._warned: dict[int, float] = {}
 
@@ -180,14 +232,14 @@ class QA(commands.Cog):
 
     @app_commands.command(name="ask", description="Ask a question about the article")
     @app_commands.describe(question="Your question, in your own words")
-    @app_commands.checks.dynamic_cooldown(_cooldown, key=lambda interaction: interaction.user.id)
+    @app_commands.check(_not_too_fast)
     async def ask(
         self,
         interaction: discord.Interaction[QABot],
         question: app_commands.Range[str, 1, QUESTION_MAX_LENGTH],
     ) -> None:
         answer = self.answer(question, interaction.user.id)
-        await interaction.response.send_message(**reply_for(self.bot, answer))
+        await send_reply(interaction, reply_for(self.bot, answer))
 
     @ask.autocomplete("question")
     async def ask_autocomplete(
@@ -268,7 +320,7 @@ class QA(commands.Cog):
         if not direct and not any(user.id == self.bot.user.id for user in message.mentions):
             return
         question = re.sub(rf"<@!?{self.bot.user.id}>", " ", message.content).strip()
-        retry_after = self._message_cooldowns.get_bucket(message).update_rate_limit()  # type: ignore[union-attr]
+        retry_after = self.cooldowns.hit(message.author.id)
         if retry_after:
             now = time.monotonic()
             if self._warned.get(message.author.id, 0.0) > now:
@@ -287,6 +339,8 @@ class QA(commands.Cog):
                 await message.reply(**reply, mention_author=False)
         except discord.HTTPException as exc:
             log.warning("could not reply to message %s: %s", message.id, exc)
+        finally:
+            _forget_view(reply)
 
     # -- errors ----------------------------------------------------------------------
 
