@@ -15,8 +15,8 @@ chat: $(STAMP)
 	$(BIN)/python -m bot chat
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot tests
-	$(BIN)/ruff format --check bot tests
+	$(BIN)/ruff check bot tests benchmarks scripts
+	$(BIN)/ruff format --check bot tests benchmarks scripts
 	$(BIN)/mypy bot
 
 test: lint

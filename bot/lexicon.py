@@ -9,6 +9,7 @@ Both look-ups are cached per word; the underlying tables load on first use.
 from __future__ import annotations
 
 import math
+import re
 from functools import lru_cache
 
 # Zipf values run from 0 (unseen) to about 8 ("the"). A word never seen in general
@@ -20,6 +21,7 @@ _MIN_WEIGHT = 0.3
 # Words looked up ahead of time (from a cached index): (lemma, zipf) each. Loading
 # simplemma's and wordfreq's tables takes most of a second; a warm start skips that.
 _preloaded: dict[str, tuple[str, float]] = {}
+_DIGITS = re.compile(r"\d")
 # How many of the most frequent English words a table holds besides the knowledge's own.
 COMMON_WORDS = 20_000
 
@@ -43,10 +45,18 @@ def zipf(word: str) -> float:
     known = _preloaded.get(word)
     if known is not None:
         return known[1]
-    frequency = _frequencies().get(word)
-    if frequency:
-        return round(math.log10(frequency) + 9.0, 2)
-    from wordfreq import zipf_frequency  # words the table lacks (numbers, odd spellings)
+    if word.isascii():
+        frequency = _frequencies().get(word)
+        if _DIGITS.search(word):
+            # wordfreq keeps numbers with their digits as 0s, spread by a digit model.
+            from wordfreq.numbers import digit_freq, smash_numbers
+
+            smashed = smash_numbers(word)
+            frequency = _frequencies().get(smashed)
+            if frequency and smashed != word:
+                frequency *= digit_freq(word)
+        return round(math.log10(frequency) + 9.0, 2) if frequency else 0.0
+    from wordfreq import zipf_frequency  # other scripts need wordfreq's own tokenizer
 
     return float(zipf_frequency(word, "en"))
 

@@ -318,29 +318,29 @@ class Matcher:
         share of the question it covers); only the best few then get the finer, slower
         bonuses (word pairs, rapidfuzz similarity).
         """
-        arrays = [self.postings[option] for item in query.terms for option in item.options if option in self.postings]
-        if not arrays:
+        if not any(option in self.postings for item in query.terms for option in item.options):
             return []
-        candidates = np.unique(np.concatenate(arrays))
-        covered = np.zeros(len(candidates))
-        ranked = np.zeros(len(candidates))
+        # Dense arrays over all facts: cheaper than merging long postings lists.
+        count = len(self.facts)
+        covered = np.zeros(count, dtype=np.float32)
+        ranked = np.zeros(count, dtype=np.float32)
         total = ranked_total = 0.0
         hits = []
         for item in query.terms:
-            hit = np.zeros(len(candidates))
+            hit = np.zeros(count, dtype=np.float32)
             hits.append(hit)
             for option, strength in item.options.items():
                 found = self.postings.get(option)
                 if found is not None:
-                    where = np.searchsorted(candidates, found)
-                    hit[where] = np.maximum(hit[where], strength)
+                    hit[found] = np.maximum(hit[found], strength)
             idf = self._best_idf(item)
             covered += item.weight * hit
             ranked += item.weight * idf * hit
             total += item.weight
             ranked_total += item.weight * idf
-        coverage = covered / (total or 1.0)
-        score = ranked / (ranked_total or 1.0)
+        candidates = np.flatnonzero(covered)
+        coverage = covered[candidates] / (total or 1.0)
+        score = ranked[candidates] / (ranked_total or 1.0)
         if query.qtype:
             score -= _TYPE_PENALTY * ((self.fact_types[candidates] & TYPE_BITS[query.qtype]) == 0)
         if len(candidates) > _FINE_RANKED:
@@ -359,7 +359,7 @@ class Matcher:
         }
         results = []
         pairs = [f" {pair} " for pair in query.bigrams]
-        by_term = np.vstack(hits)[:, best].T.tolist()
+        by_term = np.vstack([hit[candidates[best]] for hit in hits]).T.tolist()
         for index, base, share, strengths in zip(
             chosen, score[best].tolist(), coverage[best].tolist(), by_term, strict=True
         ):
