@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import pickle
 import re
 from collections import defaultdict
@@ -25,7 +24,19 @@ import numpy as np
 
 from bot import __version__, lexicon
 from bot import text as textmod
-from bot.knowledge import AliasGroup, Fact, Knowledge, knowledge_files, load_knowledge
+from bot.knowledge import (
+    AliasGroup,
+    Article,
+    Fact,
+    Knowledge,
+    article_files,
+    assemble,
+    chunked,
+    knowledge_files,
+    load_articles,
+    parallel_workers,
+    read_aliases,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +71,6 @@ _DIGIT = re.compile(r"\d")
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b")
 _CAPITALIZED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
 
-# Below this many facts a single process is faster than starting workers.
-_PARALLEL_FACTS = 20_000
 # Bump when the index's layout changes, so old caches are not used.
 _FORMAT = 1
 
@@ -144,14 +153,30 @@ def _set_worker_phrases(phrases: Phrases) -> None:
     _worker_phrases = phrases
 
 
-def _index_chunk(facts: list[Fact]) -> tuple[list[tuple[str, list[str], int]], set[str]]:
+_Row = tuple[str, list[str], int]  # match text, indexed terms, type mask
+
+
+def _load_and_index(paths: list[Path]) -> tuple[list[tuple[Article, list[Fact]]], list[_Row], set[str]]:
+    parsed = []
+    rows: list[_Row] = []
+    words: set[str] = set()
+    for path in paths:  # file by file, so each fact's text is still in the fold cache
+        article, facts = load_articles([path])[0]
+        parsed.append((article, facts))
+        file_rows, file_words = _index_chunk(facts)
+        rows += file_rows
+        words |= file_words
+    return parsed, rows, words
+
+
+def _index_chunk(facts: list[Fact]) -> tuple[list[_Row], set[str]]:
     rows = []
     words: set[str] = set()
     for fact in facts:
         fact_tokens = textmod.tokens(fact.text)
         words.update(token.word for token in fact_tokens)
         terms, indexed = index_terms(fact, _worker_phrases, fact_tokens)
-        rows.append((" " + " ".join(terms) + " ", sorted(indexed), type_mask(fact)))
+        rows.append((" " + " ".join(terms) + " ", list(indexed), type_mask(fact)))
     return rows, words
 
 
@@ -174,20 +199,33 @@ class FactIndex:
         return list(self.knowledge.facts)
 
     @classmethod
-    def build(cls, knowledge: Knowledge, workers: int | None = None) -> FactIndex:
+    def build(cls, knowledge: Knowledge) -> FactIndex:
+        """The index of knowledge already in memory (one process)."""
         phrases = Phrases.from_groups(knowledge.aliases)
-        facts = list(knowledge.facts)
-        workers = workers or (min(os.cpu_count() or 1, 8) if len(facts) >= _PARALLEL_FACTS else 1)
+        _set_worker_phrases(phrases)
+        rows, words = _index_chunk(list(knowledge.facts))
+        return cls._assemble(knowledge, phrases, rows, words)
+
+    @classmethod
+    def from_folder(cls, folder: Path) -> FactIndex:
+        """Parse and index a knowledge folder; a large archive is done on every core at once."""
+        files = article_files(folder)
+        aliases = read_aliases(folder)
+        phrases = Phrases.from_groups(aliases)
+        workers = parallel_workers(len(files))
         if workers > 1:
-            size = -(-len(facts) // (workers * 4))
-            chunks = [facts[start : start + size] for start in range(0, len(facts), size)]
             with ProcessPoolExecutor(workers, initializer=_set_worker_phrases, initargs=(phrases,)) as pool:
-                results = list(pool.map(_index_chunk, chunks))
+                results = list(pool.map(_load_and_index, chunked(files, workers)))
         else:
             _set_worker_phrases(phrases)
-            results = [_index_chunk(facts)]
-        rows = [row for chunk_rows, _ in results for row in chunk_rows]
-        words = set().union(*(chunk_words for _, chunk_words in results))
+            results = [_load_and_index(files)]
+        knowledge = assemble([item for parsed, _, _ in results for item in parsed], aliases)
+        rows = [row for _, chunk_rows, _ in results for row in chunk_rows]
+        words = set().union(*(chunk_words for _, _, chunk_words in results))
+        return cls._assemble(knowledge, phrases, rows, words)
+
+    @classmethod
+    def _assemble(cls, knowledge: Knowledge, phrases: Phrases, rows: list[_Row], words: set[str]) -> FactIndex:
         postings: dict[str, list[int]] = defaultdict(list)
         for number, (_, indexed, _) in enumerate(rows):
             for term in indexed:
@@ -220,7 +258,7 @@ def cache_key(folder: Path) -> str:
 def load_index(folder: Path, cache_dir: Path | None) -> FactIndex:
     """The index of ``folder``, from the cache when its files are unchanged."""
     if cache_dir is None:
-        return FactIndex.build(load_knowledge(folder))
+        return FactIndex.from_folder(folder)
     try:
         key = cache_key(folder)
     except OSError:
@@ -235,7 +273,7 @@ def load_index(folder: Path, cache_dir: Path | None) -> FactIndex:
                 return index
         except Exception as exc:  # a damaged cache is rebuilt, never trusted
             log.warning("ignoring the unreadable index cache %s: %s", cached, exc)
-    index = FactIndex.build(load_knowledge(folder))
+    index = FactIndex.from_folder(folder)
     if key:
         index.lexicon = lexicon.table(index.words)
         try:

@@ -198,7 +198,9 @@ def _fact(
     article_id: str, raw: str, paragraph: int, sentence: int, kind: Literal["sentence", "caption"], start: int, end: int
 ) -> Fact:
     body = raw[start:end]
-    return Fact(
+    # Built from checked parts only, so pydantic's validation is skipped: an archive
+    # holds a hundred thousand facts.
+    return Fact.model_construct(
         id=f"{article_id}:p{paragraph}.s{sentence}",
         article_id=article_id,
         paragraph=paragraph,
@@ -280,15 +282,12 @@ def _load_article(path: Path) -> tuple[Article, list[Fact]]:
     return article, facts
 
 
-def _load_articles(paths: list[Path]) -> list[tuple[Article, list[Fact]]]:
+def load_articles(paths: list[Path]) -> list[tuple[Article, list[Fact]]]:
     return [_load_article(path) for path in paths]
 
 
-def load_knowledge(folder: Path) -> Knowledge:
-    """Load every article in ``folder`` (recursively) and its alias table.
-
-    A large archive is parsed on every core; sentence splitting is most of the work.
-    """
+def article_files(folder: Path) -> list[Path]:
+    """The article files of ``folder``, checked: the folder exists, holds some, ids unique."""
     if not folder.exists():
         raise KnowledgeError(f"{folder}: knowledge folder does not exist")
     if not folder.is_dir():
@@ -301,14 +300,41 @@ def load_knowledge(folder: Path) -> Knowledge:
         if path.stem in seen:
             raise KnowledgeError(f"{path}: duplicate article id '{path.stem}' (also {seen[path.stem]})")
         seen[path.stem] = path
-    workers = min(os.cpu_count() or 1, 8)
-    if len(files) >= _PARALLEL_FILES and workers > 1:
-        size = -(-len(files) // (workers * 4))
-        chunks = [files[start : start + size] for start in range(0, len(files), size)]
+    return files
+
+
+def read_aliases(folder: Path) -> tuple[AliasGroup, ...]:
+    return _read_aliases(folder / ALIASES_FILE)
+
+
+def chunked(items: list[Path], workers: int) -> list[list[Path]]:
+    """``items`` in a few chunks per worker, so that uneven chunks still balance."""
+    size = -(-len(items) // (workers * 4))
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def parallel_workers(files: int) -> int:
+    """Worker processes for parsing this many files: one per core for a large archive."""
+    return min(os.cpu_count() or 1, 8) if files >= _PARALLEL_FILES else 1
+
+
+def load_knowledge(folder: Path) -> Knowledge:
+    """Load every article in ``folder`` (recursively) and its alias table.
+
+    A large archive is parsed on every core; sentence splitting is most of the work.
+    """
+    files = article_files(folder)
+    aliases = read_aliases(folder)
+    workers = parallel_workers(len(files))
+    if workers > 1:
         with ProcessPoolExecutor(workers) as pool:
-            parsed = [item for chunk in pool.map(_load_articles, chunks) for item in chunk]
+            parsed = [item for chunk in pool.map(load_articles, chunked(files, workers)) for item in chunk]
     else:
-        parsed = _load_articles(files)
+        parsed = load_articles(files)
+    return assemble(parsed, aliases)
+
+
+def assemble(parsed: list[tuple[Article, list[Fact]]], aliases: tuple[AliasGroup, ...]) -> Knowledge:
     articles = {article.id: article for article, _ in parsed}
     facts = [fact for _, article_facts in parsed for fact in article_facts]
-    return Knowledge(articles=articles, facts=tuple(facts), aliases=_read_aliases(folder / ALIASES_FILE))
+    return Knowledge(articles=articles, facts=tuple(facts), aliases=aliases)

@@ -78,6 +78,7 @@ FILLERS = frozenset("a an the his her their its my our your of".split())
 _KEEP_UPPER = re.compile(r"^[A-Z]{2,5}$")
 
 
+@functools.lru_cache(maxsize=256)  # a fact is folded for its norm, then for its tokens
 def _fold(text: str) -> str:
     """Fold compatibility forms, invisible characters, quotes, dashes, acronyms, possessives."""
     text = unicodedata.normalize("NFKC", text)
