@@ -75,9 +75,13 @@ _CAPITALIZED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
 _FORMAT = 1
 
 
-def type_mask(fact: Fact) -> int:
-    """The kinds of answer ``fact`` can give, as a bit mask of :data:`TYPE_BITS`."""
-    words = {w.strip(".,;:!?\"'()") for w in fact.norm.replace("-", " ").split()}
+def type_mask(fact: Fact, words: set[str] | None = None) -> int:
+    """The kinds of answer ``fact`` can give, as a bit mask of :data:`TYPE_BITS`.
+
+    ``words`` are the fact's normalized words, when the caller has them already.
+    """
+    if words is None:
+        words = {token.word for token in textmod.tokens(fact.text)}
     mask = 0
     if _DIGIT.search(fact.text) or words & NUMBER_WORDS:
         mask |= TYPE_BITS[NUMBER]
@@ -174,9 +178,10 @@ def _index_chunk(facts: list[Fact]) -> tuple[list[_Row], set[str]]:
     words: set[str] = set()
     for fact in facts:
         fact_tokens = textmod.tokens(fact.text)
-        words.update(token.word for token in fact_tokens)
+        fact_words = {token.word for token in fact_tokens}
+        words |= fact_words
         terms, indexed = index_terms(fact, _worker_phrases, fact_tokens)
-        rows.append((" " + " ".join(terms) + " ", list(indexed), type_mask(fact)))
+        rows.append((" " + " ".join(terms) + " ", list(indexed), type_mask(fact, fact_words)))
     return rows, words
 
 
