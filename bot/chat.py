@@ -6,8 +6,8 @@ import sys
 from collections.abc import Iterator
 from typing import TextIO
 
+from bot.conversation import Conversations
 from bot.knowledge import Knowledge
-from bot.matcher import Matcher
 from bot.render import introduction, render_text
 
 _PROMPT = "you> "
@@ -26,9 +26,9 @@ def _typed_lines() -> Iterator[str]:
 
 
 def run_chat(
-    knowledge: Knowledge, matcher: Matcher, *, stdin: TextIO | None = None, stdout: TextIO | None = None
+    knowledge: Knowledge, conversation: Conversations, *, stdin: TextIO | None = None, stdout: TextIO | None = None
 ) -> int:
-    """Answer questions typed at the terminal until EOF, Ctrl-C or "quit"."""
+    """Answer questions typed at the terminal, as one conversation, until EOF, Ctrl-C or "quit"."""
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     interactive = stdin.isatty() and stdout.isatty()
@@ -44,7 +44,7 @@ def run_chat(
                 continue
             if not interactive:
                 stdout.write(f"{_PROMPT}{question}\n")
-            answer = matcher.answer(question)
+            answer = conversation.answer("terminal", question)
             stdout.write("bot> " + render_text(answer, knowledge, color=color) + "\n\n")
             stdout.flush()
     except KeyboardInterrupt:

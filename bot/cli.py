@@ -42,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("questions", nargs="*", metavar="QUESTION")
     ask.add_argument("--json", action="store_true", help="one JSON object per question")
+    ask.add_argument("--conversation", metavar="ID", help="treat the questions as consecutive turns of conversation ID")
 
     facts = commands.add_parser("facts", parents=[common], help="list the fact base with ids")
     facts.add_argument("--article", metavar="ID", help="only this article")
@@ -80,10 +81,11 @@ def _matcher(settings: Settings) -> Matcher:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     from bot.chat import run_chat
+    from bot.conversation import conversations_for
 
     settings = _settings(args)
     matcher = _matcher(settings)
-    return run_chat(matcher.knowledge, matcher)
+    return run_chat(matcher.knowledge, conversations_for(settings, matcher))
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -93,10 +95,18 @@ def cmd_ask(args: argparse.Namespace) -> int:
     matcher = _matcher(settings)
     knowledge = matcher.knowledge
     questions = args.questions or (line.rstrip("\n") for line in sys.stdin)
+    conversations = None
+    if args.conversation is not None:
+        from bot.conversation import conversations_for
+
+        conversations = conversations_for(settings, matcher)
     for question in questions:
         if not args.questions and not question.strip():
             continue
-        answer = matcher.answer(question)
+        if conversations is not None:
+            answer = conversations.answer(args.conversation, question)
+        else:
+            answer = matcher.answer(question)
         if args.json:
             print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
         else:
@@ -122,13 +132,30 @@ def cmd_facts(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.evaluate import format_scores, format_sweep, predict, read_records, score, sweep, write_predictions
+    from bot.evaluate import (
+        format_conversation_scores,
+        format_scores,
+        format_sweep,
+        is_conversation_file,
+        predict,
+        read_conversations,
+        read_records,
+        score,
+        score_conversations,
+        sweep,
+        write_predictions,
+    )
 
     settings = _settings(args)
-    aliases = _knowledge(settings).aliases
     threshold = settings.answer_threshold if args.threshold is None else args.threshold
     if not 0.0 <= threshold <= 1.0:
         raise SettingsError("--threshold must be between 0 and 1")
+    if is_conversation_file(args.file):
+        matcher = _matcher(settings.model_copy(update={"answer_threshold": threshold}))
+        scores = score_conversations(read_conversations(args.file), matcher)
+        print(format_conversation_scores(args.file.name, scores))
+        return 0
+    aliases = _knowledge(settings).aliases
     records = list(read_records(args.file))
     predictions, latencies = predict(records, aliases, threshold)
     if args.predictions:

@@ -18,6 +18,7 @@ import discord
 import yarl
 from discord.ext import commands
 
+from bot.conversation import Conversations, conversations_for
 from bot.feedback import FeedbackStore
 from bot.index import FactIndex, load_index
 from bot.knowledge import Knowledge, KnowledgeError
@@ -64,6 +65,7 @@ class QABot(commands.AutoShardedBot):
         self.settings = settings
         self.knowledge = knowledge
         self.matcher: Matcher = matcher_for(settings, knowledge, index=index)
+        self.conversations: Conversations = conversations_for(settings, self.matcher)
         self.store = FeedbackStore(
             settings.database_path, log_questions=settings.log_questions, retention_days=settings.retention_days
         )
@@ -144,6 +146,7 @@ class QABot(commands.AutoShardedBot):
             return False, f"Reload failed, still serving the previous knowledge: {exc}"
         knowledge = index.knowledge
         self.knowledge, self.matcher = knowledge, matcher_for(self.settings, knowledge, index=index)
+        self.conversations = conversations_for(self.settings, self.matcher)
         message = f"Reloaded: {len(knowledge.articles)} articles, {len(knowledge.facts)} facts."
         log.info(message)
         return True, message

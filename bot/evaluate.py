@@ -61,6 +61,74 @@ class Scores(BaseModel):
     latency_p99_ms: float
 
 
+class EvalTurn(BaseModel):
+    question: str
+    answers: list[str] = []  # fact ids that answer; empty: the right response is to abstain
+
+
+class ConversationRecord(BaseModel):
+    id: str
+    turns: list[EvalTurn]
+
+
+def is_conversation_file(path: Path) -> bool:
+    """Whether ``path`` holds conversations (records with "turns") rather than articles."""
+    try:
+        with path.open(encoding="utf-8") as source:
+            first = next((line for line in source if line.strip()), "")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KnowledgeError(f"{path}: cannot be read ({exc})") from None
+    return '"turns"' in first and '"context"' not in first
+
+
+def read_conversations(path: Path) -> list[ConversationRecord]:
+    records = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                records.append(ConversationRecord.model_validate_json(line))
+            except ValidationError as exc:
+                raise KnowledgeError(
+                    f"{path}:{number}: not a conversation record ({exc.error_count()} problem(s))"
+                ) from None
+    return records
+
+
+def score_conversations(records: list[ConversationRecord], matcher: Matcher) -> dict[str, float]:
+    """Accuracy of first turns and of follow-up turns, each conversation from a clean slate."""
+    from bot.conversation import Conversations
+
+    right = {"first": 0, "follow-up": 0}
+    total = {"first": 0, "follow-up": 0}
+    for record in records:
+        conversations = Conversations(matcher)
+        for number, turn in enumerate(record.turns):
+            answer = conversations.answer(record.id, turn.question)
+            kind = "first" if number == 0 else "follow-up"
+            total[kind] += 1
+            if turn.answers:
+                right[kind] += answer.answered and answer.facts[0].fact.id in turn.answers
+            else:
+                right[kind] += not answer.answered
+    return {
+        "conversations": len(records),
+        "first_turns": total["first"],
+        "follow_up_turns": total["follow-up"],
+        "first_turn_accuracy": right["first"] / max(1, total["first"]),
+        "follow_up_accuracy": right["follow-up"] / max(1, total["follow-up"]),
+    }
+
+
+def format_conversation_scores(name: str, scores: dict[str, float]) -> str:
+    return "\n".join(
+        [
+            f"{name}: {scores['conversations']:.0f} conversations, {scores['follow_up_turns']:.0f} follow-up turns",
+            f"first-turn accuracy      {scores['first_turn_accuracy']:.3f}",
+            f"follow-up accuracy       {scores['follow_up_accuracy']:.3f}",
+        ]
+    )
+
+
 def read_records(path: Path) -> Iterator[EvalRecord]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()

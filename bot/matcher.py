@@ -430,18 +430,21 @@ class Matcher:
 
     # -- answering ---------------------------------------------------------------
 
-    def answer(self, question: str) -> Answer:
+    def answer(self, question: str, *, exclude: frozenset[str] = frozenset()) -> Answer:
+        """Answer ``question``; facts whose ids are in ``exclude`` are passed over."""
         # Cutting first bounds the work per question, whatever the input's length.
         question = question[: self.max_question_chars]
         words = [token.word for token in textmod.tokens(question)]
         if not words:
             return self._reply(question, "empty")
-        if set(words) <= _GREETINGS | textmod.STOPWORDS:
+        if set(words) & _GREETINGS and set(words) <= _GREETINGS | textmod.STOPWORDS:
             return self._reply(question, "greeting")
         if set(words) & _HELP and set(words) <= _HELP | _GREETINGS | textmod.STOPWORDS | {"can", "do", "you"}:
             return self._reply(question, "help")
         query = self.analyse(question)
         ranked = self.rank(query) if query.terms else []
+        if exclude:
+            ranked = [row for row in ranked if self.facts[row.fact_index].id not in exclude]
         candidates = [
             ScoredFact(fact=self.facts[row.fact_index], score=round(max(0.0, row.score), 4)) for row in ranked[:10]
         ]

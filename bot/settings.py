@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     max_facts: int = Field(default=3, ge=1, le=10)
     # Most "did you mean" suggestions offered when the bot abstains.
     max_suggestions: int = Field(default=3, ge=0, le=10)
+    # Conversation memory for follow-up questions: turns remembered, seconds a quiet
+    # conversation is kept, and how many conversations are held (least recently used
+    # go first). More remembers further back and holds more memory.
+    conversation_turns: int = Field(default=5, ge=1, le=50)
+    conversation_ttl: float = Field(default=900.0, gt=0)
+    max_conversations: int = Field(default=10_000, ge=1)
     # Questions longer than this are cut before matching; bounds the work per question.
     max_question_chars: int = Field(default=500, ge=10, le=10_000)
 

@@ -64,6 +64,8 @@ class FakeInteraction:
         self.followup = FakeFollowup(self.response)
         self.command = None
         self.message = None
+        self.guild_id = 1
+        self.channel_id = 2
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 
 from bot.chat import run_chat
+from bot.conversation import Conversations
 from bot.render import NOT_IN_ARTICLE, render_text
 
 
@@ -35,7 +36,10 @@ def test_colour_only_wraps_the_same_words(seed, matcher):
 
 def test_chat_ends_on_quit(seed, matcher):
     out = io.StringIO()
-    assert run_chat(seed, matcher, stdin=io.StringIO("who is cho hyun\nquit\nWho is Yoon?\n"), stdout=out) == 0
+    assert (
+        run_chat(seed, Conversations(matcher), stdin=io.StringIO("who is cho hyun\nquit\nWho is Yoon?\n"), stdout=out)
+        == 0
+    )
     text = out.getvalue()
     assert "Cho Hyun visited Japan" in text
     assert "you> Who is Yoon?" not in text

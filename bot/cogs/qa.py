@@ -223,8 +223,9 @@ class QA(commands.Cog):
 
     # -- answering -----------------------------------------------------------------
 
-    def answer(self, question: str, user_id: int) -> Answer:
-        answer = self.bot.matcher.answer(question)
+    def answer(self, question: str, user_id: int, conversation: str) -> Answer:
+        """Answer as the next turn of ``conversation`` (a DM, or a user in a channel)."""
+        answer = self.bot.conversations.answer(conversation, question)
         if answer.kind == "abstain":
             self.bot.store.record_unanswered(user_id, question[:500], normalize(question)[:500])
         log.debug("question from %s answered as %s", user_id, answer.kind)
@@ -238,7 +239,10 @@ class QA(commands.Cog):
         interaction: discord.Interaction[QABot],
         question: app_commands.Range[str, 1, QUESTION_MAX_LENGTH],
     ) -> None:
-        answer = self.answer(question, interaction.user.id)
+        channel = interaction.channel_id or 0
+        answer = self.answer(
+            question, interaction.user.id, f"{interaction.guild_id or 'dm'}:{channel}:{interaction.user.id}"
+        )
         await send_reply(interaction, reply_for(self.bot, answer))
 
     @ask.autocomplete("question")
@@ -328,7 +332,8 @@ class QA(commands.Cog):
             self._warned[message.author.id] = now + retry_after
             await self._send(message, direct, {"content": f"You're asking quickly! Try again in {retry_after:.0f} s."})
             return
-        answer = self.answer(question, message.author.id)
+        guild = message.guild.id if message.guild else "dm"
+        answer = self.answer(question, message.author.id, f"{guild}:{message.channel.id}:{message.author.id}")
         await self._send(message, direct, reply_for(self.bot, answer))
 
     async def _send(self, message: discord.Message, direct: bool, reply: dict[str, Any]) -> None:
