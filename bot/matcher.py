@@ -58,8 +58,10 @@ _FINE_RANKED = 50
 # Questions with this many terms or more count as long (see Matcher.features).
 _LONG_QUESTION_TERMS = 5
 
-# Weight kept by the noun after "which"/"what" ("which country"): it names the answer.
-_ANSWER_HEAD_WEIGHT = 0.6
+# Share of its weight that the noun after "which"/"what" ("which country") keeps for
+# ranking: it names the kind of answer, which the answering fact need not repeat. It keeps
+# its full weight for the confidence: no fact about hotels answers "which hotel".
+_ANSWER_HEAD_RANK = 0.2
 
 # Ranking: share of weighted terms, plus these bonuses.
 _BIGRAM_BONUS = 0.08
@@ -156,6 +158,7 @@ class _Term:
     options: dict[str, float] = field(default_factory=dict)
     known: bool = False  # whether any option occurs in the knowledge at all
     corrected: bool = False  # reached the knowledge only through a typo or stem match
+    rank_share: float = 1.0  # share of the weight that counts for ranking
 
 
 class Ranked(NamedTuple):
@@ -294,7 +297,7 @@ class Matcher:
                 head = words[position + 1]
                 for item in terms:
                     if item.surface == head:
-                        item.weight *= _ANSWER_HEAD_WEIGHT
+                        item.rank_share = _ANSWER_HEAD_RANK
                 break
         for item in terms:
             item.known = any(option in self.postings for option in item.options)
@@ -335,9 +338,9 @@ class Matcher:
                     hit[found] = np.maximum(hit[found], strength)
             idf = self._best_idf(item)
             covered += item.weight * hit
-            ranked += item.weight * idf * hit
+            ranked += item.weight * item.rank_share * idf * hit
             total += item.weight
-            ranked_total += item.weight * idf
+            ranked_total += item.weight * item.rank_share * idf
         candidates = np.flatnonzero(covered)
         coverage = covered[candidates] / (total or 1.0)
         score = ranked[candidates] / (ranked_total or 1.0)
