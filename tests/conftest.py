@@ -44,3 +44,22 @@ def discord_bot(seed: Knowledge, tmp_path_factory: pytest.TempPathFactory):  # t
 
     settings = load_settings(database_path=tmp_path_factory.mktemp("bot") / "db.sqlite3")
     return QABot(settings, seed)
+
+
+@pytest.fixture(scope="module")
+def fake():  # type: ignore[no-untyped-def]
+    """A local fake Discord for the tests of one module."""
+    from tests.fake_discord import FakeDiscord
+
+    server = FakeDiscord()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A working folder with a copy of the knowledge, for one module's bot process."""
+    folder = tmp_path_factory.mktemp("bot")
+    shutil.copytree(KNOWLEDGE, folder / "knowledge")
+    return folder

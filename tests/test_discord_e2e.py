@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -32,21 +31,21 @@ def wait_for(condition: Callable[[], Any], timeout: float = 15.0, what: str = "c
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def bot_env(fake: FakeDiscord, knowledge: Path, database: Path) -> dict[str, str]:
+    """This process's environment, less any QABOT_ setting, pointed at the fake Discord."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QABOT_")}
+    env.update(fake.env)
+    env.update(
+        {"QABOT_DISCORD_TOKEN": TOKEN, "QABOT_KNOWLEDGE_DIR": str(knowledge), "QABOT_DATABASE_PATH": str(database)}
+    )
+    return env
+
+
 class BotProcess:
     def __init__(self, fake: FakeDiscord, workdir: Path, extra_env: dict[str, str] | None = None) -> None:
         self.log = workdir / f"bot-{time.monotonic_ns()}.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("QABOT_")}
-        env.update(fake.env)
-        env.update(
-            {
-                "QABOT_DISCORD_TOKEN": TOKEN,
-                "QABOT_KNOWLEDGE_DIR": str(workdir / "knowledge"),
-                "QABOT_DATABASE_PATH": str(workdir / "qabot.sqlite3"),
-                "QABOT_COOLDOWN_RATE": "5",
-                "QABOT_COOLDOWN_SECONDS": "30",
-                "PYTHONUNBUFFERED": "1",
-            }
-        )
+        env = bot_env(fake, workdir / "knowledge", workdir / "qabot.sqlite3")
+        env.update({"QABOT_COOLDOWN_RATE": "5", "QABOT_COOLDOWN_SECONDS": "30", "PYTHONUNBUFFERED": "1"})
         env.update(extra_env or {})
         self._out = self.log.open("w")
         self.process = subprocess.Popen(
@@ -70,21 +69,6 @@ class BotProcess:
                 self.process.wait(5)
         self._out.close()
         return self.process.returncode
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeDiscord]:
-    server = FakeDiscord()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("discord")
-    shutil.copytree(ROOT / "knowledge", folder / "knowledge")
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -269,15 +253,7 @@ def test_restart_does_not_sync_unchanged_commands(bot: BotProcess, fake: FakeDis
 
 def test_sync_command_uploads_and_exits(fake: FakeDiscord, tmp_path: Path) -> None:
     before = len(fake.sent("PUT", "/commands"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QABOT_")}
-    env.update(fake.env)
-    env.update(
-        {
-            "QABOT_DISCORD_TOKEN": TOKEN,
-            "QABOT_KNOWLEDGE_DIR": str(ROOT / "knowledge"),
-            "QABOT_DATABASE_PATH": str(tmp_path / "db.sqlite3"),
-        }
-    )
+    env = bot_env(fake, ROOT / "knowledge", tmp_path / "db.sqlite3")
     result = subprocess.run(
         [sys.executable, "-m", "bot", "sync"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
     )
@@ -287,15 +263,7 @@ def test_sync_command_uploads_and_exits(fake: FakeDiscord, tmp_path: Path) -> No
 
 
 def test_a_refused_token_exits_2_without_printing_it(fake: FakeDiscord, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QABOT_")}
-    env.update(fake.env)
-    env.update(
-        {
-            "QABOT_DISCORD_TOKEN": TOKEN,
-            "QABOT_DATABASE_PATH": str(tmp_path / "db.sqlite3"),
-            "QABOT_KNOWLEDGE_DIR": str(ROOT / "knowledge"),
-        }
-    )
+    env = bot_env(fake, ROOT / "knowledge", tmp_path / "db.sqlite3")
     fake.fault = lambda method, path: (
         (401, {"message": "401: Unauthorized", "code": 0}, {}) if path == "/users/@me" else None
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -11,24 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
 from tests.fake_discord import FakeDiscord, user
 from tests.test_discord_e2e import TOKEN, BotProcess, ask, wait_for
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeDiscord]:
-    server = FakeDiscord()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("faults")
-    shutil.copytree(ROOT / "knowledge", folder / "knowledge")
-    return folder
 
 
 @pytest.fixture(scope="module")
