@@ -44,6 +44,7 @@ class Turn:
     asked: str  # the question as finally matched, context included
     fact_ids: tuple[str, ...]
     at: float
+    names: tuple[str, ...] = ()  # the names in the fact that answered, if any
 
 
 @dataclass
@@ -90,11 +91,23 @@ def _shape(asked: str) -> list[str]:
 
 
 def with_context(question: str, previous: Turn) -> str:
-    """``question`` with the previous turn's topic added (or swapped, for "what about X")."""
+    """``question`` with the previous turn's topic added (or swapped, for "what about X").
+
+    The topic is the previous question's rarer words and, unless the question asks for
+    something further ("and then?"), the names in the fact that answered it: "he" and
+    "there" most often point at what that answer was about.
+    """
     words = [token.word for token in _words(question)]
     if words[:2] in (["what", "about"], ["how", "about"]):
         return " ".join([question, *_shape(previous.asked)])
-    return " ".join([question, *_topic(previous.asked)])
+    own_names = _NAME.search(question.strip()) is not None
+    names = () if is_continuation(question) or own_names else previous.names
+    return " ".join([question, *_topic(previous.asked), *names])
+
+
+def names_in(text: str) -> tuple[str, ...]:
+    """Capitalized words after the first: the names a sentence mentions."""
+    return tuple(dict.fromkeys(match.strip() for match in _NAME.findall(text)))
 
 
 class Conversations:
@@ -140,7 +153,8 @@ class Conversations:
                 answer = followed.model_copy(update={"question": question})
         if answer.kind in ("answer", "abstain"):
             facts = tuple(item.fact.id for item in answer.facts)
-            conversation.turns.append(Turn(question, asked, facts, now))
+            names = names_in(answer.facts[0].fact.text) if answer.facts else ()
+            conversation.turns.append(Turn(question, asked, facts, now, names))
             while len(conversation.turns) > self.turns:
                 conversation.turns.popleft()
         return answer
