@@ -55,6 +55,9 @@ _STEM_LIMIT = 50
 # Candidates that get the fine ranking after the fast first pass.
 _FINE_RANKED = 50
 
+# Words rarer than this in general English are names ("Ishiba", "Cho"), not the ask.
+_NAME_ZIPF = 3.5
+
 # Questions with this many terms or more count as long (see Matcher.features).
 _LONG_QUESTION_TERMS = 5
 
@@ -89,6 +92,8 @@ FEATURE_NAMES = (
     "coverage_per_term",
     "corrected_share",
     "opposite_word",
+    "relation_coverage",
+    "relation_unknown",
     "long",
     "long_coverage",
     "long_unknown_share",
@@ -106,7 +111,7 @@ def confidence_coefficients() -> tuple[float, ...]:
 
 
 # Confidence needed to answer, chosen from the trade-off table of ``eval --sweep`` (README).
-DEFAULT_THRESHOLD = 0.35
+DEFAULT_THRESHOLD = 0.36
 
 # Most words of a question looked at: bounds the work per question (typo look-ups
 # above all), whatever the input; questions are rarely longer than 40 words.
@@ -159,6 +164,7 @@ class _Term:
     known: bool = False  # whether any option occurs in the knowledge at all
     corrected: bool = False  # reached the knowledge only through a typo or stem match
     rank_share: float = 1.0  # share of the weight that counts for ranking
+    name: bool = False  # a name or other rare word: it finds the facts, it is not the ask
 
 
 class Ranked(NamedTuple):
@@ -301,6 +307,7 @@ class Matcher:
                 break
         for item in terms:
             item.known = any(option in self.postings for option in item.options)
+            item.name = any(lexicon.zipf(word) < _NAME_ZIPF for word in item.surface.split())
         lemmas = [token.term for token in content]
         return _Query(
             terms=terms,
@@ -413,11 +420,29 @@ class Matcher:
             )
             / total,
             1.0 if self._opposed(query.words, frozenset(w.strip(".,;:!?\"'()") for w in words)) else 0.0,
+            *self._relation(query, strengths),
         ]
         # Long, specific questions need their specifics covered: the same evidence means
         # less for them, so the main features also enter once more for long questions.
         long = 1.0 if len(query.terms) >= _LONG_QUESTION_TERMS else 0.0
         return [*base, long, long * coverage, long * unknown, long * base[4], long * base[8]]
+
+    @staticmethod
+    def _relation(query: _Query, strengths: tuple[float, ...]) -> tuple[float, float]:
+        """How much of what the question asks *about* its names the fact covers.
+
+        Names ("Cho Hyun") find the facts about someone; the rest of the question ("born")
+        is what must be answered. Returns the covered share of that rest (1 when the
+        question is only names) and the weight of its heaviest word unknown to the
+        knowledge (over 8).
+        """
+        rest = [(item, hit) for item, hit in zip(query.terms, strengths, strict=True) if not item.name]
+        total = sum(item.weight for item, _ in rest)
+        if not total:
+            return 1.0, 0.0
+        covered = sum(item.weight * hit for item, hit in rest) / total
+        unknown = max((item.weight for item, hit in rest if not hit and not item.known), default=0.0)
+        return covered, unknown / 8.0
 
     @staticmethod
     def _opposed(question: frozenset[str], fact: frozenset[str]) -> bool:

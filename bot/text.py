@@ -58,7 +58,7 @@ STOPWORDS = frozenset(
     will would shall should can could may might must ought
     not no yes also just only very too quite really ever still even else
     all any both each every some such own same other another more most much many
-    tell know please explain mean means describe give show let
+    tell know please explain mean means describe give show let happen happened happens happening
     about regarding concerning kind sort thing things way something
     s t d ll m re ve
     dont doesnt didnt isnt arent wasnt werent cant cannot wont wouldnt shouldnt couldnt
