@@ -159,9 +159,6 @@ class Conversations:
                 conversation.turns.popleft()
         return answer
 
-    def forget(self, key: str) -> None:
-        self._held.pop(key, None)
-
 
 def conversations_for(settings: Settings, matcher: Matcher) -> Conversations:
     """Conversation memory with the bounds from ``settings``."""

@@ -118,11 +118,6 @@ def tokens(text: str) -> list[Token]:
     return [_token(raw, shouting) for raw in _WORD.findall(text)]
 
 
-def content_terms(text: str) -> list[str]:
-    """The lemmas of the content words of ``text``, in order."""
-    return [token.term for token in tokens(text) if token.content]
-
-
 def phrase_terms(items: list[Token]) -> list[str]:
     """The lemmas that alias phrases are matched against: every word but fillers."""
     return [token.term for token in items if token.term not in FILLERS]
