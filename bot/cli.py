@@ -23,17 +23,14 @@ EXIT_CONFIG = 2
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--knowledge",
-        metavar="DIR",
-        type=Path,
-        help="knowledge folder (setting QABOT_KNOWLEDGE_DIR, default knowledge/)",
-    )
-
+    knowledge_help = "knowledge folder (setting QABOT_KNOWLEDGE_DIR, default knowledge/)"
     parser = argparse.ArgumentParser(
-        prog="qabot", description="Answers questions about news articles, quoting its sources.", parents=[common]
+        prog="qabot", description="Answers questions about news articles, quoting its sources."
     )
+    parser.add_argument("--knowledge", metavar="DIR", type=Path, help=knowledge_help)
+    # Every subcommand takes it too; SUPPRESS keeps a value given before the subcommand.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--knowledge", metavar="DIR", type=Path, default=argparse.SUPPRESS, help=knowledge_help)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("chat", parents=[common], help="talk to the bot in this terminal (the default)")
 

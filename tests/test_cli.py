@@ -159,3 +159,12 @@ def test_env_example_works_as_a_dot_env(tmp_path: Path):
     result = run("check", "--knowledge", str(ROOT / "knowledge"), cwd=tmp_path, env={"PYTHONPATH": str(ROOT)})
     assert result.returncode == 0, result.stderr
     assert "discord token: not set" in result.stdout
+
+
+@pytest.mark.parametrize("order", ["before", "after"])
+def test_knowledge_option_before_or_after_the_command(tmp_path: Path, order: str):
+    missing = str(tmp_path / "nowhere")
+    args = ["--knowledge", missing, "check"] if order == "before" else ["check", "--knowledge", missing]
+    result = run(*args)
+    assert result.returncode == 2
+    assert "nowhere: knowledge folder does not exist" in result.stderr
