@@ -138,6 +138,7 @@ class Conversations:
     def answer(self, key: str, question: str, now: float | None = None) -> Answer:
         """Answer ``question`` as the next turn of conversation ``key``."""
         now = time.monotonic() if now is None else now
+        question = question[: self.matcher.max_question_chars]  # bounds the work, as the matcher does
         conversation = self._conversation(key, now)
         asked = question
         answer = self.matcher.answer(question)

@@ -168,3 +168,22 @@ def test_knowledge_option_before_or_after_the_command(tmp_path: Path, order: str
     result = run(*args)
     assert result.returncode == 2
     assert "nowhere: knowledge folder does not exist" in result.stderr
+
+
+def test_hostile_lines_on_stdin_get_one_clean_record_each():
+    lines = [
+        "\x00\x01 who is Iwaya?",
+        "x" * 100_000,
+        "\U0001f600\U0001f600",
+        "石破首相は誰ですか",
+        "",
+        "@everyone <@123> hi",
+        "   ",
+    ]
+    result = run("ask", "--json", "--conversation", "c", stdin="\n".join(lines) + "\n")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == 5  # blank lines are skipped in a batch
+    assert records[0]["answered"] and records[0]["facts"][0]["id"] == f"{SEED_ID}:p10.s1"
+    assert all(record["kind"] in ("answer", "abstain", "greeting", "help", "empty") for record in records)
+    assert "Traceback" not in result.stderr

@@ -225,9 +225,10 @@ class QA(commands.Cog):
 
     def answer(self, question: str, user_id: int, conversation: str) -> Answer:
         """Answer as the next turn of ``conversation`` (a DM, or a user in a channel)."""
+        question = question[: self.bot.settings.max_question_chars]
         answer = self.bot.conversations.answer(conversation, question)
         if answer.kind == "abstain":
-            self.bot.store.record_unanswered(user_id, question[:500], normalize(question)[:500])
+            self.bot.store.record_unanswered(user_id, question, normalize(question))
         log.debug("question from %s answered as %s", user_id, answer.kind)
         return answer
 
