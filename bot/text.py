@@ -43,6 +43,7 @@ _CHAT_MARKUP = re.compile(r"<[@#][!&]?\d+>|<a?:\w+:\d+>|@everyone\b|@here\b")
 _POSSESSIVE = re.compile(r"(?<=\w)'s?\b")
 _ACRONYM = re.compile(r"\b(?:[A-Za-z]\.){2,}")
 _WORD = re.compile(r"[^\W_]+")
+_ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
 
 # Function words and question scaffolding: they say nothing about which fact is meant.
 STOPWORDS = frozenset(
@@ -59,6 +60,7 @@ STOPWORDS = frozenset(
     not no yes also just only very too quite really ever still even else
     all any both each every some such own same other another more most much many
     tell know please explain mean means describe give show let happen happened happens happening
+    discuss discussed discusses discussing mention mentioned mentions mentioning
     about regarding concerning kind sort thing things way something
     s t d ll m re ve
     dont doesnt didnt isnt arent wasnt werent cant cannot wont wouldnt shouldnt couldnt
@@ -107,6 +109,9 @@ def _token(raw: str, shouting: bool) -> Token:
         return Token(word, word, True)
     if word in STOPWORDS:
         return Token(word, word, False)
+    ordinal = _ORDINAL.match(word)
+    if ordinal:  # "60th" is the number 60 for matching
+        return Token(word, ordinal.group(1), True)
     term = lexicon.lemma(word)
     return Token(word, term, word not in STOPWORDS and term not in STOPWORDS)
 
