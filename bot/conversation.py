@@ -33,6 +33,8 @@ _CONTINUATIONS = (("and",), ("what", "about"), ("how", "about"), ("also",), ("th
 # topic of its own ("Who wrote Hamlet?", "What is the capital of France?").
 _OWN_TOPIC_ZIPF = 4.5
 _NAME = re.compile(r"(?<=\S)\s+[A-Z][a-z]+")
+# Words that a request for more may hold besides function words ("what happened next?").
+_MORE = frozenset("next later afterwards else more".split())
 # Words at least this rare in general English carry a topic ("Cho", "missile"); common
 # ones ("talks", "discuss") carry the question's shape and survive a "what about X?".
 _TOPIC_ZIPF = 5.5
@@ -75,9 +77,11 @@ def is_follow_up(question: str) -> bool:
 
 
 def is_continuation(question: str) -> bool:
-    """Whether ``question`` asks for more of the same ("and after that?", "what else?")."""
-    words = [token.word for token in _words(question)]
-    return bool(words) and (words[0] in ("and", "also", "then") or "else" in words or "more" in words)
+    """Whether ``question`` only asks for more ("and after that?", "what else?")."""
+    tokens = _words(question)
+    words = [token.word for token in tokens]
+    asks_more = bool(words) and (words[0] in ("and", "also", "then") or "else" in words or "more" in words)
+    return asks_more and all(token.word in _MORE for token in tokens if token.content)
 
 
 def _topic(asked: str) -> list[str]:
@@ -97,8 +101,11 @@ def with_context(question: str, previous: Turn) -> str:
     something further ("and then?"), the names in the fact that answered it: "he" and
     "there" most often point at what that answer was about.
     """
-    words = [token.word for token in _words(question)]
-    if words[:2] in (["what", "about"], ["how", "about"]):
+    tokens = _words(question)
+    words = [token.word for token in tokens]
+    swaps = words[:2] in (["what", "about"], ["how", "about"])
+    if swaps or (words[:1] in (["and"], ["also"]) and not is_continuation(question)):
+        # "What about Russia?", "and its nuclear program?": same question, new topic.
         return " ".join([question, *_shape(previous.asked)])
     own_names = _NAME.search(question.strip()) is not None
     names = () if is_continuation(question) or own_names else previous.names

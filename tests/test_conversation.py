@@ -109,3 +109,19 @@ def test_eval_scores_the_conversation_benchmark() -> None:
     assert result.returncode == 0, result.stderr
     assert "25 conversations, 28 follow-up turns" in result.stdout
     assert "follow-up accuracy" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [("and after that?", True), ("what else?", True), ("and then?", True), ("and who did he hold talks with?", False)],
+)
+def test_continuations_only_ask_for_more(question: str, expected: bool) -> None:
+    from bot.conversation import is_continuation
+
+    assert is_continuation(question) is expected
+
+
+def test_and_then_passes_over_the_fact_already_quoted(matcher) -> None:
+    conversations = Conversations(matcher)
+    assert top(conversations, "Is Lee coming to Japan soon?") == "p2.s1"
+    assert top(conversations, "and after that?") == "p6.s1"
