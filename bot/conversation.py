@@ -150,7 +150,10 @@ class Conversations:
         asked = question
         answer = self.matcher.answer(question)
         previous = conversation.turns[-1] if conversation.turns else None
-        if previous is not None and answer.kind in ("answer", "abstain") and is_follow_up(question):
+        if is_continuation(question) and (previous is None or not previous.fact_ids):
+            # "And then?" after nothing, or after a question the article could not answer.
+            answer = Answer(question=question, kind="abstain", confidence=0.0, facts=[], candidates=[], suggestions=[])
+        elif previous is not None and answer.kind in ("answer", "abstain") and is_follow_up(question):
             contextual = with_context(question, previous)
             # "And then?" asks for more: facts already quoted in this conversation are
             # passed over. Other follow-ups may well want the same fact again ("why?").

@@ -125,3 +125,10 @@ def test_and_then_passes_over_the_fact_already_quoted(matcher) -> None:
     conversations = Conversations(matcher)
     assert top(conversations, "Is Lee coming to Japan soon?") == "p2.s1"
     assert top(conversations, "and after that?") == "p6.s1"
+
+
+def test_and_then_after_an_unanswered_question_abstains(matcher) -> None:
+    conversations = Conversations(matcher)
+    assert top(conversations, "Who wrote Hamlet?") is None
+    assert top(conversations, "and after that?") is None
+    assert top(Conversations(matcher), "and then?") is None
