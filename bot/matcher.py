@@ -55,6 +55,9 @@ _STEM_LIMIT = 50
 # Candidates that get the fine ranking after the fast first pass.
 _FINE_RANKED = 50
 
+# An unknown word this heavy (zipf 5.5 or rarer), the only ask of a question, means abstain.
+_UNKNOWN_ASK_WEIGHT = 2.5
+
 # Words rarer than this in general English are names ("Ishiba", "Cho"), not the ask.
 _NAME_ZIPF = 3.5
 
@@ -428,6 +431,17 @@ class Matcher:
         return [*base, long, long * coverage, long * unknown, long * base[4], long * base[8]]
 
     @staticmethod
+    def _asks_what_no_fact_knows(query: _Query, strengths: tuple[float, ...]) -> bool:
+        """The best fact holds none of what the question asks about its names, and part of
+        that ask is a word no fact uses ("When was Cho Hyun born?")."""
+        rest = [(item, hit) for item, hit in zip(query.terms, strengths, strict=True) if not item.name]
+        return (
+            bool(rest)
+            and not any(hit for _, hit in rest)
+            and any(not item.known and item.weight >= _UNKNOWN_ASK_WEIGHT for item, _ in rest)
+        )
+
+    @staticmethod
     def _relation(query: _Query, strengths: tuple[float, ...]) -> tuple[float, float]:
         """How much of what the question asks *about* its names the fact covers.
 
@@ -480,6 +494,8 @@ class Matcher:
             return Answer(question=question, kind="abstain", confidence=0.0, facts=[], candidates=[], suggestions=[])
         best_score, best_index = ranked[0].score, ranked[0].fact_index
         confidence = self._confidence(query, ranked, 0)
+        if self._asks_what_no_fact_knows(query, ranked[0].strengths):
+            confidence = min(confidence, self.threshold * 0.99)
         if confidence < self.threshold:
             near = [row.fact_index for row in ranked[: self.max_suggestions] if row.coverage >= _SUGGESTION_COVERAGE]
             return Answer(

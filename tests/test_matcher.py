@@ -131,3 +131,15 @@ def test_each_fact_cites_its_own_article(two_articles):
     assert strike.facts[0].fact.article_id == "port-strike"
     summit = matcher.answer("Will Lee meet Donald Trump?")
     assert summit.facts[0].fact.article_id == SEED_ID
+
+
+@pytest.mark.parametrize(
+    "question", ["When was Cho Hyun born?", "Where was Ishiba born?", "What is Ishiba's birthday?"]
+)
+def test_abstains_when_the_ask_is_a_word_no_fact_uses(matcher, question):
+    # The names find the right facts, but none of them says anything about the ask.
+    assert not matcher.answer(question).answered
+
+
+def test_a_role_question_is_answered_by_the_title(matcher):
+    assert top_id(matcher, "What is Cho Hyun's job?") == f"{SEED_ID}:p10.s1"
