@@ -49,6 +49,8 @@ _STEM = 0.75
 # words have too many neighbours to correct safely.
 _TYPO_CUTOFF = 80.0
 _TYPO_MIN_LEN = 4
+# Typo look-ups remembered (the vocabulary is fixed for a matcher's life).
+_TYPO_CACHE = 50_000
 _STEM_MIN_LEN = 5
 # Most longer words a stem may reach ("state" -> "statement", "statesman", ...).
 _STEM_LIMIT = 50
@@ -236,6 +238,7 @@ class Matcher:
         self.fact_types = self.index.types
         self._phrases = self.index.phrases
         self._count = max(1, len(self.facts))
+        self._typos: dict[str, str | None] = {}  # typo look-ups already made
 
     # -- question analysis -------------------------------------------------------
 
@@ -259,6 +262,14 @@ class Matcher:
 
     def _typo(self, term: str) -> str | None:
         """The knowledge's word closest to ``term`` (rapidfuzz ratio >= the cutoff), if any."""
+        if term in self._typos:
+            return self._typos[term]
+        if len(self._typos) >= _TYPO_CACHE:
+            self._typos.clear()
+        self._typos[term] = found = self._closest(term)
+        return found
+
+    def _closest(self, term: str) -> str | None:
         size = len(term)
         # ratio = 2 * matches / (len(a) + len(b)) >= 0.8 bounds the other word's length.
         low, high = math.ceil(size * 2 / 3), math.floor(size * 3 / 2)
@@ -488,7 +499,9 @@ class Matcher:
         if exclude:
             ranked = [row for row in ranked if self.facts[row.fact_index].id not in exclude]
         candidates = [
-            ScoredFact(fact=self.facts[row.fact_index], score=round(max(0.0, row.score), 4)) for row in ranked[:10]
+            # Built from known-good parts, without pydantic's validation: this is per question.
+            ScoredFact.model_construct(fact=self.facts[row.fact_index], score=round(max(0.0, row.score), 4))
+            for row in ranked[:10]
         ]
         if not ranked:
             return Answer(question=question, kind="abstain", confidence=0.0, facts=[], candidates=[], suggestions=[])
