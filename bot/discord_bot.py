@@ -9,6 +9,7 @@ that mention the bot, which are the only messages it reads.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -168,12 +169,25 @@ async def run_bot(settings: Settings, index: FactIndex, *, sync_only: bool = Fal
     discord.VoiceClient.warn_nacl = False  # the bot has no voice features
     discord.VoiceClient.warn_dave = False
     bot = QABot(settings, index.knowledge, index=index, force_sync=sync_only)
+    stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
+        loop.add_signal_handler(sig, stopping.set)
     loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(bot.reload_knowledge()))
     async with bot:
         if sync_only:
             await bot.login(settings.discord_token.get_secret_value())
             return
-        await bot.start(settings.discord_token.get_secret_value())
+        running = asyncio.create_task(bot.start(settings.discord_token.get_secret_value()))
+        stopped = asyncio.create_task(stopping.wait())
+        await asyncio.wait((running, stopped), return_when=asyncio.FIRST_COMPLETED)
+        if running.done():
+            stopped.cancel()
+            running.result()  # a refused token or intents raise here
+            return
+        # A signal: close the connections, then end the start-up too, which would
+        # otherwise keep retrying its connection when the signal came before READY.
+        await bot.close()
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running

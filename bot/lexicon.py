@@ -114,6 +114,24 @@ def _opposites() -> dict[str, frozenset[str]]:
 
 OPPOSITES = _opposites()
 
+# Prefixes that turn a word into its opposite: "appropriate" and "inappropriate".
+_NEGATING_PREFIXES = ("un", "in", "im", "il", "ir", "dis", "non")
+_PREFIXED_MIN_LEN = 5
+
+
+@lru_cache(maxsize=65536)
+def opposites(word: str) -> frozenset[str]:
+    """Words that mean the opposite of ``word``: listed pairs, and a negating prefix added or taken off."""
+    found = set(OPPOSITES.get(word, ()))
+    if len(word) >= _PREFIXED_MIN_LEN and word.isalpha():
+        found.update(prefix + word for prefix in _NEGATING_PREFIXES)
+        found.update(
+            word[len(prefix) :]
+            for prefix in _NEGATING_PREFIXES
+            if word.startswith(prefix) and len(word) - len(prefix) >= _PREFIXED_MIN_LEN
+        )
+    return frozenset(found)
+
 
 def warm() -> None:
     """Load the lemma and frequency tables now rather than on the first question."""

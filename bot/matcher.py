@@ -49,6 +49,16 @@ _STEM = 0.75
 # words have too many neighbours to correct safely.
 _TYPO_CUTOFF = 80.0
 _TYPO_MIN_LEN = 4
+# A fact that refers back ("It ...", "she ...") holds the terms of the fact before it
+# with this share of their strength.
+_CONTEXT = 0.35
+_REFERRING = 0.6
+_REFERS = re.compile(r"\b(?:it|its|he|his|him|she|her|they|their|them|this|these|those|such)\b", re.IGNORECASE)
+# A word written with a capital after the question's first word: a name, for the
+# question's writer ("Who moved to Hollywood?").
+_CAPITALIZED = re.compile(r"(?<!^)(?<![.!?:]\s)\b[A-Z][\w'-]*")
+# Words at least this common in general English are taken as meant, not as typos.
+_REAL_WORD_ZIPF = 3.0
 # Typo look-ups remembered (the vocabulary is fixed for a matcher's life).
 _TYPO_CACHE = 50_000
 _STEM_MIN_LEN = 5
@@ -99,6 +109,8 @@ FEATURE_NAMES = (
     "opposite_word",
     "relation_coverage",
     "relation_unknown",
+    "unknown_proper",
+    "replaced",
     "long",
     "long_coverage",
     "long_unknown_share",
@@ -170,6 +182,7 @@ class _Term:
     corrected: bool = False  # reached the knowledge only through a typo or stem match
     rank_share: float = 1.0  # share of the weight that counts for ranking
     name: bool = False  # a name or other rare word: it finds the facts, it is not the ask
+    proper: bool = False  # written with a capital inside the question ("Hollywood")
 
 
 class Ranked(NamedTuple):
@@ -239,6 +252,22 @@ class Matcher:
         self._phrases = self.index.phrases
         self._count = max(1, len(self.facts))
         self._typos: dict[str, str | None] = {}  # typo look-ups already made
+        self._context = self._context_shares(self.facts)
+
+    @staticmethod
+    def _context_shares(facts: list[Fact]) -> np.ndarray | None:
+        """For each fact, the share of the previous fact's terms it also holds.
+
+        A sentence goes on from the one before it in its paragraph, and one that refers
+        back ("It was ...", "she too ...") does so all the more; a paragraph's first
+        sentence holds nothing of the one before.
+        """
+        shares = np.zeros(len(facts), dtype=np.float32)
+        for number in range(1, len(facts)):
+            fact, before = facts[number], facts[number - 1]
+            if before.article_id == fact.article_id and before.paragraph == fact.paragraph:
+                shares[number] = _REFERRING if _REFERS.search(fact.text) is not None else _CONTEXT
+        return shares if shares.any() else None
 
     # -- question analysis -------------------------------------------------------
 
@@ -252,7 +281,8 @@ class Matcher:
             item.options[term] = _EXACT
         elif len(term) >= _TYPO_MIN_LEN and not term.isdigit():
             item.corrected = True
-            best = self._typo(term)
+            # A common word is not a misspelling: "Hollywood" is not "Holyrood".
+            best = self._typo(term) if lexicon.zipf(word) < _REAL_WORD_ZIPF else None
             if best is not None:
                 item.options[best] = _TYPO
             elif len(term) >= _STEM_MIN_LEN:
@@ -319,9 +349,11 @@ class Matcher:
                     if item.surface == head:
                         item.rank_share = _ANSWER_HEAD_RANK
                 break
+        capitalized = {word.casefold() for word in _CAPITALIZED.findall(textmod.fold(question).strip())}
         for item in terms:
             item.known = any(option in self.postings for option in item.options)
             item.name = any(lexicon.zipf(word) < _NAME_ZIPF for word in item.surface.split())
+            item.proper = any(word in capitalized for word in item.surface.split())
         lemmas = [token.term for token in content]
         return _Query(
             terms=terms,
@@ -357,10 +389,13 @@ class Matcher:
                 found = self.postings.get(option)
                 if found is not None:
                     hit[found] = np.maximum(hit[found], strength)
+            if self._context is not None:
+                # Facts are in reading order, so "the fact before" is the previous element.
+                np.maximum(hit[1:], self._context[1:] * hit[:-1], out=hit[1:])
             idf = self._best_idf(item)
-            covered += item.weight * hit
+            covered += item.weight * item.rank_share * hit
             ranked += item.weight * item.rank_share * idf * hit
-            total += item.weight
+            total += item.weight * item.rank_share
             ranked_total += item.weight * item.rank_share * idf
         candidates = np.flatnonzero(covered)
         coverage = covered[candidates] / (total or 1.0)
@@ -435,6 +470,8 @@ class Matcher:
             / total,
             1.0 if self._opposed(query.words, frozenset(w.strip(".,;:!?\"'()") for w in words)) else 0.0,
             *self._relation(query, strengths),
+            1.0 if any(item.proper and not item.known for item in query.terms) else 0.0,
+            self._replaced(query, strengths, text.split()),
         ]
         # Long, specific questions need their specifics covered: the same evidence means
         # less for them, so the main features also enter once more for long questions.
@@ -451,6 +488,24 @@ class Matcher:
             and not any(hit for _, hit in rest)
             and any(not item.known and item.weight >= _UNKNOWN_ASK_WEIGHT for item, _ in rest)
         )
+
+    @staticmethod
+    def _replaced(query: _Query, strengths: tuple[float, ...], fact_words: list[str]) -> float:
+        """1 when the fact holds the words on both sides of a question term but another
+        word between them: "the *Spanish* Parliament passed" against "the Scottish
+        Parliament passed"."""
+        places: dict[str, int] = {}
+        for position, word in enumerate(fact_words):
+            places.setdefault(word, position)
+        found = [
+            min((places[option] for option in item.options if option in places), default=None) if hit else None
+            for item, hit in zip(query.terms, strengths, strict=True)
+        ]
+        for number in range(1, len(found) - 1):
+            before, after = found[number - 1], found[number + 1]
+            if not strengths[number] and before is not None and after is not None and after - before == 2:
+                return 1.0
+        return 0.0
 
     @staticmethod
     def _relation(query: _Query, strengths: tuple[float, ...]) -> tuple[float, float]:
@@ -472,9 +527,7 @@ class Matcher:
     @staticmethod
     def _opposed(question: frozenset[str], fact: frozenset[str]) -> bool:
         """The question uses a word whose opposite, and not itself, is in the fact."""
-        return any(
-            word not in fact and lexicon.OPPOSITES[word] & fact for word in question if word in lexicon.OPPOSITES
-        )
+        return any(word not in fact and not lexicon.opposites(word).isdisjoint(fact) for word in question)
 
     def _confidence(self, query: _Query, ranked: list[Ranked], position: int) -> float:
         features = self.features(query, ranked, position)

@@ -70,7 +70,7 @@ STOPWORDS = frozenset(
 # Words that turn a statement around; compared between a question and a fact.
 NEGATIONS = frozenset(
     """
-    not no never nor neither none nothing nobody nowhere without cannot cant dont doesnt
+    not no non never nor neither none nothing nobody nowhere without cannot cant dont doesnt
     didnt isnt arent wasnt werent wont wouldnt shouldnt couldnt hasnt havent hadnt
     """.split()
 )
@@ -81,7 +81,7 @@ _KEEP_UPPER = re.compile(r"^[A-Z]{2,5}$")
 
 
 @functools.lru_cache(maxsize=256)  # a fact is folded for its norm, then for its tokens
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
     """Fold compatibility forms, invisible characters, quotes, dashes, acronyms, possessives."""
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)
@@ -93,7 +93,7 @@ def _fold(text: str) -> str:
 
 def normalize(text: str) -> str:
     """The comparison form of ``text``: folded, lower-case, single-spaced."""
-    return " ".join(_fold(text).casefold().split())
+    return " ".join(fold(text).casefold().split())
 
 
 class Token(NamedTuple):
@@ -118,7 +118,7 @@ def _token(raw: str, shouting: bool) -> Token:
 
 def tokens(text: str) -> list[Token]:
     """Tokens of ``text`` in order, with their lemmas and whether they carry content."""
-    text = _fold(text)
+    text = fold(text)
     shouting = text.upper() == text
     return [_token(raw, shouting) for raw in _WORD.findall(text)]
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -277,3 +279,27 @@ def test_a_refused_token_exits_2_without_printing_it(fake: FakeDiscord, tmp_path
     assert "QABOT_DISCORD_TOKEN" in result.stderr
     assert "Traceback" not in result.stderr
     assert TOKEN not in result.stdout + result.stderr
+
+
+def test_sigterm_before_the_gateway_answers_exits_cleanly(fake: FakeDiscord, tmp_path: Path) -> None:
+    """Stopping while the shard still retries its first connection must not hang."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    gateway = {
+        "url": f"ws://127.0.0.1:{port}/gateway",
+        "shards": 1,
+        "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1},
+    }
+    fake.fault = lambda method, path: (200, gateway, {}) if path == "/gateway/bot" else None
+    (tmp_path / "knowledge").mkdir()
+    shutil.copy(ROOT / "knowledge" / "ishiba-lee-summit.txt", tmp_path / "knowledge")
+    bot = BotProcess(fake, tmp_path)
+    try:
+        wait_for(lambda: (bot.alive(), "Failed to connect" in bot.output())[1], 30, "the shard to retry")
+    finally:
+        fake.fault = None
+        started = time.monotonic()
+        code = bot.stop()
+    assert code == 0, bot.output()
+    assert time.monotonic() - started < 10

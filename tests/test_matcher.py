@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.knowledge import load_knowledge
+from bot import lexicon
+from bot.knowledge import Knowledge, load_knowledge, parse_article
 from bot.matcher import Matcher, question_type
 from tests.conftest import SEED_ID
 
@@ -143,3 +144,60 @@ def test_abstains_when_the_ask_is_a_word_no_fact_uses(matcher, question):
 
 def test_a_role_question_is_answered_by_the_title(matcher):
     assert top_id(matcher, "What is Cho Hyun's job?") == f"{SEED_ID}:p10.s1"
+
+
+HARBOR = (
+    "The Harbor Museum opened in 1921 on the old pier. "
+    "It holds a collection of ship models donated by local families.\n\n"
+    "The Scottish Parliament passed the fisheries bill in March. Critics called the bill rushed. "
+    "The parliament moved to Holyrood in 2004."
+)
+
+
+@pytest.fixture(scope="module")
+def harbor() -> Matcher:
+    article, facts = parse_article("harbor", HARBOR)
+    return Matcher(Knowledge(articles={article.id: article}, facts=tuple(facts), aliases=()))
+
+
+def test_a_sentence_that_refers_back_holds_some_of_the_sentence_before(harbor):
+    query = harbor.analyse("Who donated the Harbor Museum's ship models?")
+    ranked = harbor.rank(query)
+    assert harbor.facts[ranked[0].fact_index].id == "harbor:p1.s2"
+    strengths = dict(zip((term.surface for term in query.terms), ranked[0].strengths, strict=True))
+    # "It holds ..." names neither the harbor nor the museum: it has them from the sentence before.
+    assert 0.0 < strengths["harbor"] < 1.0
+    assert strengths["models"] == 1.0
+    # A paragraph's first sentence takes nothing from the paragraph before it.
+    query = harbor.analyse("When did the Harbor Museum pass the fisheries bill?")
+    row = next(row for row in harbor.rank(query) if harbor.facts[row.fact_index].id == "harbor:p2.s1")
+    assert row.strengths[0] == 0.0
+
+
+def test_a_common_word_is_not_taken_for_a_typo(harbor):
+    terms = {term.surface: term.options for term in harbor.analyse("When did the parliament move to Hollywood?").terms}
+    assert terms["hollywood"] == {}
+    assert not harbor.answer("When did the parliament move to Hollywood?").answered
+    assert top_id(harbor, "When did the parliament move to Holyrod?") == "harbor:p2.s3"
+
+
+def test_a_name_the_knowledge_lacks_lowers_confidence(harbor):
+    right = harbor.answer("When did the Scottish Parliament pass the fisheries bill?")
+    swapped = harbor.answer("When did the Spanish Parliament pass the fisheries bill?")
+    assert right.answered
+    assert swapped.confidence < right.confidence - 0.25
+
+
+@pytest.mark.parametrize(
+    ("word", "opposite"),
+    [
+        ("appropriate", "inappropriate"),
+        ("indistinguishable", "distinguishable"),
+        ("toxic", "nontoxic"),
+        ("more", "less"),
+    ],
+)
+def test_opposites_by_prefix_and_by_list(word, opposite):
+    assert opposite in lexicon.opposites(word)
+    assert word in lexicon.opposites(opposite)
+    assert "side" not in lexicon.opposites("inside")  # too short to be a prefixed word
