@@ -97,7 +97,12 @@ internal external; import export; public private; upper lower; male female;
 north-east south-west; ancient modern; heavy light; fast slow; hot cold; large small;
 wide narrow; high low; top bottom; success failure; legal illegal; true false;
 direct indirect; possible impossible; approve reject; allow ban; allow forbid;
-support oppose; majority minority; rich poor; before later; prior after
+support oppose; majority minority; rich poor; before later; prior after;
+liberal conservative; victory defeat; victory loss; win loss; gain loss; profit loss;
+decline rise; decline increase; many few; previous next; input output; success fail;
+accept refuse; agree disagree; ally enemy; friend enemy; love hate; buy sell; lend borrow;
+asleep awake; vertical horizontal; upward downward; inner outer;
+cause prevent; permanent temporary; rural urban; dead alive; birth death; sunrise sunset
 """
 
 
@@ -115,7 +120,7 @@ def _opposites() -> dict[str, frozenset[str]]:
 OPPOSITES = _opposites()
 
 # Prefixes that turn a word into its opposite: "appropriate" and "inappropriate".
-_NEGATING_PREFIXES = ("un", "in", "im", "il", "ir", "dis", "non")
+_NEGATING_PREFIXES = ("un", "in", "im", "il", "ir", "dis", "non", "mis")
 _PREFIXED_MIN_LEN = 5
 
 

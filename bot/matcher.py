@@ -57,6 +57,8 @@ _REFERS = re.compile(r"\b(?:it|its|he|his|him|she|her|they|their|them|this|these
 # A word written with a capital after the question's first word: a name, for the
 # question's writer ("Who moved to Hollywood?").
 _CAPITALIZED = re.compile(r"(?<!^)(?<![.!?:]\s)\b[A-Z][\w'-]*")
+# How many words after "not", "never" ... a negation governs.
+_NEGATION_REACH = 4
 # Words at least this common in general English are taken as meant, not as typos.
 _REAL_WORD_ZIPF = 3.0
 # Typo look-ups remembered (the vocabulary is fixed for a matcher's life).
@@ -111,6 +113,7 @@ FEATURE_NAMES = (
     "relation_unknown",
     "unknown_proper",
     "replaced",
+    "negation_clash",
     "long",
     "long_coverage",
     "long_unknown_share",
@@ -204,12 +207,29 @@ class _Query:
     words: frozenset[str]
     norm: str
     negated: bool
+    scope: tuple[frozenset[str], frozenset[str]]  # (every content term, those a negation governs)
 
 
 # The patterns by their first word, with their order in _QUESTION_TYPES (earlier wins).
 _TYPES_BY_FIRST: dict[str, list[tuple[int, tuple[str, ...], str]]] = defaultdict(list)
 for _order, (_pattern, _qtype) in enumerate(_QUESTION_TYPES):
     _TYPES_BY_FIRST[_pattern[0]].append((_order, _pattern, _qtype))
+
+
+def negation_scope(tokens: list[textmod.Token]) -> tuple[frozenset[str], frozenset[str]]:
+    """The content terms of ``tokens``, and those within a few words after a negation."""
+    terms, negated = set(), set()
+    reach = 0
+    for token in tokens:
+        if token.word in textmod.NEGATIONS:
+            reach = _NEGATION_REACH
+            continue
+        if token.content:
+            terms.add(token.term)
+            if reach:
+                negated.add(token.term)
+        reach = max(0, reach - 1)
+    return frozenset(terms), frozenset(negated)
 
 
 def question_type(words: list[str]) -> str | None:
@@ -363,6 +383,7 @@ class Matcher:
             words=frozenset(words),
             norm=" ".join(lemmas),
             negated=bool(textmod.NEGATIONS.intersection(words)),
+            scope=negation_scope(tokens),
         )
 
     # -- scoring -----------------------------------------------------------------
@@ -468,10 +489,16 @@ class Matcher:
                 if item.corrected and strength
             )
             / total,
-            1.0 if self._opposed(query.words, frozenset(w.strip(".,;:!?\"'()") for w in words)) else 0.0,
+            1.0
+            if self._opposed(
+                query.words | set(query.norm.split()),
+                frozenset(w.strip(".,;:!?\"'()") for w in words) | set(text.split()),
+            )
+            else 0.0,
             *self._relation(query, strengths),
             1.0 if any(item.proper and not item.known for item in query.terms) else 0.0,
             self._replaced(query, strengths, text.split()),
+            1.0 if self._negation_clash(query, fact) else 0.0,
         ]
         # Long, specific questions need their specifics covered: the same evidence means
         # less for them, so the main features also enter once more for long questions.
@@ -488,6 +515,14 @@ class Matcher:
             and not any(hit for _, hit in rest)
             and any(not item.known and item.weight >= _UNKNOWN_ASK_WEIGHT for item, _ in rest)
         )
+
+    @staticmethod
+    def _negation_clash(query: _Query, fact: Fact) -> bool:
+        """A word both hold is negated in one and not in the other: "What did the court
+        *not* acknowledge?" against "The court acknowledged ..."."""
+        asked, denied = query.scope
+        held, negated = negation_scope(textmod.tokens(fact.text))
+        return any((term in denied) != (term in negated) for term in asked & held)
 
     @staticmethod
     def _replaced(query: _Query, strengths: tuple[float, ...], fact_words: list[str]) -> float:

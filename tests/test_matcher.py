@@ -201,3 +201,9 @@ def test_opposites_by_prefix_and_by_list(word, opposite):
     assert opposite in lexicon.opposites(word)
     assert word in lexicon.opposites(opposite)
     assert "side" not in lexicon.opposites("inside")  # too short to be a prefixed word
+
+
+def test_a_negation_on_one_side_only_lowers_confidence(harbor):
+    plain = harbor.answer("When did the Scottish Parliament pass the fisheries bill?")
+    negated = harbor.answer("When did the Scottish Parliament not pass the fisheries bill?")
+    assert negated.confidence < plain.confidence - 0.25
