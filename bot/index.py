@@ -71,8 +71,14 @@ _DIGIT = re.compile(r"\d")
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b")
 _CAPITALIZED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
 
+# Words that refer back to the sentence before ("It was ...", "she too ...").
+_REFERRING_WORDS = frozenset("it its he his him she her they their them this these those such".split())
+# Shares of the previous sentence's terms that a sentence holds (see context_shares).
+CONTEXT_FOLLOWING = 0.35
+CONTEXT_REFERRING = 0.6
+
 # Bump when the index's layout changes, so old caches are not used.
-_FORMAT = 1
+_FORMAT = 2
 
 
 def type_mask(fact: Fact, words: set[str] | None = None) -> int:
@@ -157,7 +163,22 @@ def _set_worker_phrases(phrases: Phrases) -> None:
     _worker_phrases = phrases
 
 
-_Row = tuple[str, list[str], int]  # match text, indexed terms, type mask
+def context_shares(facts: Sequence[Fact], refers: Sequence[bool]) -> np.ndarray:
+    """For each fact, the share of the previous fact's terms it holds too.
+
+    A sentence goes on from the one before it in its paragraph, and one that refers back
+    ("It was ...", "she too ...") does so all the more; a paragraph's first sentence
+    holds nothing of the sentence before it.
+    """
+    shares = np.zeros(len(facts), dtype=np.float32)
+    for number in range(1, len(facts)):
+        fact, before = facts[number], facts[number - 1]
+        if before.paragraph == fact.paragraph and before.article_id == fact.article_id:
+            shares[number] = CONTEXT_REFERRING if refers[number] else CONTEXT_FOLLOWING
+    return shares
+
+
+_Row = tuple[str, list[str], int, bool]  # match text, indexed terms, type mask, refers back
 
 
 def _load_and_index(paths: list[Path]) -> tuple[list[tuple[Article, list[Fact]]], list[_Row], set[str]]:
@@ -181,7 +202,8 @@ def _index_chunk(facts: list[Fact]) -> tuple[list[_Row], set[str]]:
         fact_words = {token.word for token in fact_tokens}
         words |= fact_words
         terms, indexed = index_terms(fact, _worker_phrases, fact_tokens)
-        rows.append((" " + " ".join(terms) + " ", list(indexed), type_mask(fact, fact_words)))
+        refers = not fact_words.isdisjoint(_REFERRING_WORDS)
+        rows.append((" " + " ".join(terms) + " ", list(indexed), type_mask(fact, fact_words), refers))
     return rows, words
 
 
@@ -197,6 +219,8 @@ class FactIndex:
     # The knowledge's words, and (filled when cached) the (lemma, zipf) table of those and
     # of common English words, preloaded on a warm start.
     words: set[str]
+    # For each fact, the share of the previous fact's terms it holds too (see context_shares).
+    context: np.ndarray
     lexicon: dict[str, tuple[str, float]] = field(default_factory=dict)
 
     @property
@@ -232,7 +256,7 @@ class FactIndex:
     @classmethod
     def _assemble(cls, knowledge: Knowledge, phrases: Phrases, rows: list[_Row], words: set[str]) -> FactIndex:
         postings: dict[str, list[int]] = defaultdict(list)
-        for number, (_, indexed, _) in enumerate(rows):
+        for number, (_, indexed, _, _) in enumerate(rows):
             for term in indexed:
                 postings[term].append(number)
         vocabulary = sorted(term for term in postings if not term.startswith("~"))
@@ -242,8 +266,9 @@ class FactIndex:
         return cls(
             knowledge=knowledge,
             phrases=phrases,
-            match_texts=[text for text, _, _ in rows],
-            types=np.array([mask for _, _, mask in rows], dtype=np.uint8),
+            match_texts=[text for text, _, _, _ in rows],
+            types=np.array([mask for _, _, mask, _ in rows], dtype=np.uint8),
+            context=context_shares(knowledge.facts, [refers for _, _, _, refers in rows]),
             postings={term: np.array(numbers, dtype=np.int32) for term, numbers in postings.items()},
             vocabulary=vocabulary,
             by_length=dict(by_length),

@@ -49,14 +49,13 @@ _STEM = 0.75
 # words have too many neighbours to correct safely.
 _TYPO_CUTOFF = 80.0
 _TYPO_MIN_LEN = 4
-# A fact that refers back ("It ...", "she ...") holds the terms of the fact before it
-# with this share of their strength.
-_CONTEXT = 0.35
-_REFERRING = 0.6
-_REFERS = re.compile(r"\b(?:it|its|he|his|him|she|her|they|their|them|this|these|those|such)\b", re.IGNORECASE)
 # A word written with a capital after the question's first word: a name, for the
 # question's writer ("Who moved to Hollywood?").
 _CAPITALIZED = re.compile(r"(?<!^)(?<![.!?:]\s)\b[A-Z][\w'-]*")
+# Ranked facts an answer lists whatever its decision (for evaluation and `ask --json`).
+_CANDIDATES = 5
+# Fact profiles kept (they are cheap to redo; this bounds memory on a large archive).
+_PROFILE_CACHE = 20_000
 # How many words after "not", "never" ... a negation governs.
 _NEGATION_REACH = 4
 # Words at least this common in general English are taken as meant, not as typos.
@@ -188,6 +187,16 @@ class _Term:
     proper: bool = False  # written with a capital inside the question ("Hollywood")
 
 
+class _FactProfile(NamedTuple):
+    words: frozenset[str]  # normalized words, punctuation stripped
+    forms: frozenset[str]  # the words and their lemmas
+    numbers: frozenset[str]
+    negated: bool  # holds a negation somewhere
+    places: dict[str, int]  # where each lemma first occurs among the content lemmas
+    terms: frozenset[str]  # content terms
+    negated_terms: frozenset[str]  # those a negation governs
+
+
 class Ranked(NamedTuple):
     """One candidate fact: its rank score, the share of the question it covers, its index,
     and how strongly it holds each question term (in the order of the query's terms)."""
@@ -208,6 +217,7 @@ class _Query:
     norm: str
     negated: bool
     scope: tuple[frozenset[str], frozenset[str]]  # (every content term, those a negation governs)
+    forms: frozenset[str]  # the words and their lemmas
 
 
 # The patterns by their first word, with their order in _QUESTION_TYPES (earlier wins).
@@ -272,22 +282,8 @@ class Matcher:
         self._phrases = self.index.phrases
         self._count = max(1, len(self.facts))
         self._typos: dict[str, str | None] = {}  # typo look-ups already made
-        self._context = self._context_shares(self.facts)
-
-    @staticmethod
-    def _context_shares(facts: list[Fact]) -> np.ndarray | None:
-        """For each fact, the share of the previous fact's terms it also holds.
-
-        A sentence goes on from the one before it in its paragraph, and one that refers
-        back ("It was ...", "she too ...") does so all the more; a paragraph's first
-        sentence holds nothing of the one before.
-        """
-        shares = np.zeros(len(facts), dtype=np.float32)
-        for number in range(1, len(facts)):
-            fact, before = facts[number], facts[number - 1]
-            if before.article_id == fact.article_id and before.paragraph == fact.paragraph:
-                shares[number] = _REFERRING if _REFERS.search(fact.text) is not None else _CONTEXT
-        return shares if shares.any() else None
+        self._context = self.index.context if self.index.context.any() else None
+        self._profiles: dict[int, _FactProfile] = {}  # confidence inputs already worked out
 
     # -- question analysis -------------------------------------------------------
 
@@ -384,6 +380,7 @@ class Matcher:
             norm=" ".join(lemmas),
             negated=bool(textmod.NEGATIONS.intersection(words)),
             scope=negation_scope(tokens),
+            forms=frozenset(words) | frozenset(lemmas),
         )
 
     # -- scoring -----------------------------------------------------------------
@@ -456,11 +453,36 @@ class Matcher:
         known = [self._idf(option) for option in item.options if option in self.postings]
         return max(known) if known else self._idf("")
 
+    def _profile(self, index: int) -> _FactProfile:
+        """What the confidence features need of a fact, worked out once per fact."""
+        found = self._profiles.get(index)
+        if found is not None:
+            return found
+        if len(self._profiles) >= _PROFILE_CACHE:
+            self._profiles.clear()
+        fact = self.facts[index]
+        words = frozenset(word.strip(".,;:!?\"'()") for word in fact.norm.replace("-", " ").split())
+        lemmas = self.fact_match_texts[index].split()
+        places: dict[str, int] = {}
+        for place, word in enumerate(lemmas):
+            places.setdefault(word, place)
+        terms, negated = negation_scope(textmod.tokens(fact.text))
+        profile = _FactProfile(
+            words=words,
+            forms=words | frozenset(lemmas),
+            numbers=frozenset(re.findall(r"\d+", fact.norm)) | (words & NUMBER_WORDS),
+            negated=bool(textmod.NEGATIONS & words),
+            places=places,
+            terms=terms,
+            negated_terms=negated,
+        )
+        self._profiles[index] = profile
+        return profile
+
     def features(self, query: _Query, ranked: list[Ranked], position: int) -> list[float]:
         """What the confidence of ``ranked[position]`` is computed from."""
         score, coverage, index, strengths = ranked[position]
-        fact = self.facts[index]
-        words = set(fact.norm.replace("-", " ").split())
+        fact = self._profile(index)
         total = sum(item.weight for item in query.terms) or 1.0
         unknown = sum(item.weight for item in query.terms if not item.known) / total
         missing = [item for item, strength in zip(query.terms, strengths, strict=True) if not strength]
@@ -475,12 +497,12 @@ class Matcher:
             max((item.weight for item in missing if not item.known), default=0.0) / 8.0,
             max((item.weight for item in missing if item.known), default=0.0) / 8.0,
             1.0 if query.qtype and not self.fact_types[index] & TYPE_BITS[query.qtype] else 0.0,
-            1.0 if query.numbers - (set(re.findall(r"\d+", fact.norm)) | (words & NUMBER_WORDS)) else 0.0,
+            1.0 if query.numbers - fact.numbers else 0.0,
             1.0 / max(1, len(query.terms)),
             max(0.0, score - runner_up),
             max(matched, default=0.0) / 8.0,
             pairs,
-            1.0 if query.negated and not textmod.NEGATIONS & words else 0.0,
+            1.0 if query.negated and not fact.negated else 0.0,
             coverage * coverage,
             coverage / max(1, len(query.terms)),
             sum(
@@ -489,15 +511,10 @@ class Matcher:
                 if item.corrected and strength
             )
             / total,
-            1.0
-            if self._opposed(
-                query.words | set(query.norm.split()),
-                frozenset(w.strip(".,;:!?\"'()") for w in words) | set(text.split()),
-            )
-            else 0.0,
+            1.0 if self._opposed(query.forms, fact.forms) else 0.0,
             *self._relation(query, strengths),
             1.0 if any(item.proper and not item.known for item in query.terms) else 0.0,
-            self._replaced(query, strengths, text.split()),
+            self._replaced(query, strengths, fact.places),
             1.0 if self._negation_clash(query, fact) else 0.0,
         ]
         # Long, specific questions need their specifics covered: the same evidence means
@@ -517,21 +534,17 @@ class Matcher:
         )
 
     @staticmethod
-    def _negation_clash(query: _Query, fact: Fact) -> bool:
+    def _negation_clash(query: _Query, fact: _FactProfile) -> bool:
         """A word both hold is negated in one and not in the other: "What did the court
         *not* acknowledge?" against "The court acknowledged ..."."""
         asked, denied = query.scope
-        held, negated = negation_scope(textmod.tokens(fact.text))
-        return any((term in denied) != (term in negated) for term in asked & held)
+        return any((term in denied) != (term in fact.negated_terms) for term in asked & fact.terms)
 
     @staticmethod
-    def _replaced(query: _Query, strengths: tuple[float, ...], fact_words: list[str]) -> float:
+    def _replaced(query: _Query, strengths: tuple[float, ...], places: dict[str, int]) -> float:
         """1 when the fact holds the words on both sides of a question term but another
         word between them: "the *Spanish* Parliament passed" against "the Scottish
-        Parliament passed"."""
-        places: dict[str, int] = {}
-        for position, word in enumerate(fact_words):
-            places.setdefault(word, position)
+        Parliament passed". ``places`` holds where each of the fact's terms first occurs."""
         found = [
             min((places[option] for option in item.options if option in places), default=None) if hit else None
             for item, hit in zip(query.terms, strengths, strict=True)
@@ -589,7 +602,7 @@ class Matcher:
         candidates = [
             # Built from known-good parts, without pydantic's validation: this is per question.
             ScoredFact.model_construct(fact=self.facts[row.fact_index], score=round(max(0.0, row.score), 4))
-            for row in ranked[:10]
+            for row in ranked[:_CANDIDATES]
         ]
         if not ranked:
             return Answer(question=question, kind="abstain", confidence=0.0, facts=[], candidates=[], suggestions=[])
