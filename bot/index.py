@@ -41,8 +41,8 @@ from bot.knowledge import (
 log = logging.getLogger(__name__)
 
 # Kinds of answer a fact can give, as bits of its type mask.
-TIME, NUMBER, PERSON, PLACE = "time", "number", "person", "place"
-TYPE_BITS = {TIME: 1, NUMBER: 2, PERSON: 4, PLACE: 8}
+TIME, NUMBER, PERSON, PLACE, STATEMENT = "time", "number", "person", "place", "statement"
+TYPE_BITS = {TIME: 1, NUMBER: 2, PERSON: 4, PLACE: 8, STATEMENT: 16}
 
 # Match strength through an alias: a "same" group counts in full, a "related" one less.
 ALIAS_SAME = 1.0
@@ -67,6 +67,18 @@ _PERSON_TITLES = frozenset(
     "ambassador governor mayor senator general chairman chief ceo director leader "
     "mr mrs ms dr sir lord pope emperor author writer founder".split()
 )
+# Words that report what someone said; a fact holding one (or a quotation) can answer
+# "What did X say about Y?".
+SPEECH_WORDS = frozenset(
+    "say says said tell tells told state stated states announce announced announces add added "
+    "note noted according quote quoted explain explained comment commented warn warned argue "
+    "argued claim claimed insist insisted reply replied respond responded react reacted "
+    "declare declared urge urged write wrote promise promised vow vowed pledge pledged admit "
+    "admitted deny denied confirm confirmed criticize criticized criticise criticised praise "
+    "praised suggest suggested ask asked describe described stress stressed emphasize "
+    "emphasized statement statements remark remarks speech interview".split()
+)
+_QUOTE = re.compile(r"[\"“”«»]")
 _DIGIT = re.compile(r"\d")
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b")
 _CAPITALIZED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
@@ -78,7 +90,7 @@ CONTEXT_FOLLOWING = 0.35
 CONTEXT_REFERRING = 0.6
 
 # Bump when the index's layout changes, so old caches are not used.
-_FORMAT = 2
+_FORMAT = 3
 
 
 def type_mask(fact: Fact, words: set[str] | None = None) -> int:
@@ -98,6 +110,8 @@ def type_mask(fact: Fact, words: set[str] | None = None) -> int:
         mask |= TYPE_BITS[PERSON]
     if proper:
         mask |= TYPE_BITS[PLACE]
+    if words & SPEECH_WORDS or _QUOTE.search(fact.text):
+        mask |= TYPE_BITS[STATEMENT]
     return mask
 
 

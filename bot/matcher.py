@@ -35,7 +35,7 @@ from rapidfuzz import fuzz, process
 from bot import lexicon
 from bot import text as textmod
 from bot.answer import Answer, ScoredFact
-from bot.index import NUMBER, NUMBER_WORDS, PERSON, PLACE, TIME, TYPE_BITS, FactIndex
+from bot.index import NUMBER, NUMBER_WORDS, PERSON, PLACE, SPEECH_WORDS, STATEMENT, TIME, TYPE_BITS, FactIndex
 from bot.knowledge import Fact, Knowledge
 
 if TYPE_CHECKING:
@@ -56,6 +56,9 @@ _CAPITALIZED = re.compile(r"(?<!^)(?<![.!?:]\s)\b[A-Z][\w'-]*")
 _CANDIDATES = 5
 # Fact profiles kept (they are cheap to redo; this bounds memory on a large archive).
 _PROFILE_CACHE = 20_000
+# How far from "said", "according to" ... the one who spoke is looked for, within its clause.
+_SPEAKER_REACH = 4
+_CLAUSE = re.compile(r"[,;:.!?()]\s")
 # How many words after "not", "never" ... a negation governs.
 _NEGATION_REACH = 4
 # Words at least this common in general English are taken as meant, not as typos.
@@ -166,6 +169,9 @@ _QUESTION_TYPES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("where",), PLACE),
 )
 
+# "What did X say ...", "How did X react ...": the answer is something X said.
+_SPEECH_ASKS = frozenset("say said says tell told announce announced comment react respond claim".split())
+
 _GREETINGS = frozenset(
     "hi hello hey hiya howdy greetings yo morning evening afternoon thanks thank cheers "
     "bye goodbye ok okay good day night".split()
@@ -195,6 +201,7 @@ class _FactProfile(NamedTuple):
     places: dict[str, int]  # where each lemma first occurs among the content lemmas
     terms: frozenset[str]  # content terms
     negated_terms: frozenset[str]  # those a negation governs
+    speakers: frozenset[str]  # terms next to a word of speech ("sources said", "according to Lee")
 
 
 class Ranked(NamedTuple):
@@ -243,13 +250,16 @@ def negation_scope(tokens: list[textmod.Token]) -> tuple[frozenset[str], frozens
 
 
 def question_type(words: list[str]) -> str | None:
-    """The kind of thing a question asks for, from its first words."""
+    """The kind of thing a question asks for, from its first words (or, for what someone
+    said, from a word asking for it anywhere)."""
     head = words[:6]
     best: tuple[int, str] | None = None
     for index, word in enumerate(head):
         for order, pattern, qtype in _TYPES_BY_FIRST.get(word, ()):
             if tuple(head[index : index + len(pattern)]) == pattern and (best is None or order < best[0]):
                 best = (order, qtype)
+    if best is None and words[:1] in (["what"], ["how"]) and not _SPEECH_ASKS.isdisjoint(words):
+        return STATEMENT
     return best[1] if best else None
 
 
@@ -467,6 +477,13 @@ class Matcher:
         for place, word in enumerate(lemmas):
             places.setdefault(word, place)
         terms, negated = negation_scope(textmod.tokens(fact.text))
+        speakers: set[str] = set()
+        for clause in _CLAUSE.split(fact.text):  # "Ishiba, diplomatic sources said": not Ishiba
+            tokens = textmod.tokens(clause)
+            for place, token in enumerate(tokens):
+                if token.word in SPEECH_WORDS:
+                    near = tokens[max(0, place - _SPEAKER_REACH) : place + _SPEAKER_REACH + 1]
+                    speakers.update(other.term for other in near if other.content)
         profile = _FactProfile(
             words=words,
             forms=words | frozenset(lemmas),
@@ -475,6 +492,7 @@ class Matcher:
             places=places,
             terms=terms,
             negated_terms=negated,
+            speakers=frozenset(speakers),
         )
         self._profiles[index] = profile
         return profile
@@ -531,6 +549,18 @@ class Matcher:
             bool(rest)
             and not any(hit for _, hit in rest)
             and any(not item.known and item.weight >= _UNKNOWN_ASK_WEIGHT for item, _ in rest)
+        )
+
+    def _reports_speaker(self, query: _Query, index: int) -> bool:
+        """Whether the fact reports something said by whom the question asks about: one
+        of the question's other words next to a word of speech ("sources said")."""
+        if not self.fact_types[index] & TYPE_BITS[STATEMENT]:
+            return False
+        speakers = self._profile(index).speakers
+        return any(
+            not speakers.isdisjoint(item.options) or not speakers.isdisjoint(item.surface.split())
+            for item in query.terms
+            if item.surface not in _SPEECH_ASKS
         )
 
     @staticmethod
@@ -608,7 +638,9 @@ class Matcher:
             return Answer(question=question, kind="abstain", confidence=0.0, facts=[], candidates=[], suggestions=[])
         best_score, best_index = ranked[0].score, ranked[0].fact_index
         confidence = self._confidence(query, ranked, 0)
-        if self._asks_what_no_fact_knows(query, ranked[0].strengths):
+        if self._asks_what_no_fact_knows(query, ranked[0].strengths) or (
+            query.qtype == STATEMENT and not self._reports_speaker(query, best_index)
+        ):
             confidence = min(confidence, self.threshold * 0.99)
         if confidence < self.threshold:
             near = [row.fact_index for row in ranked[: self.max_suggestions] if row.coverage >= _SUGGESTION_COVERAGE]

@@ -207,3 +207,21 @@ def test_a_negation_on_one_side_only_lowers_confidence(harbor):
     plain = harbor.answer("When did the Scottish Parliament pass the fisheries bill?")
     negated = harbor.answer("When did the Scottish Parliament not pass the fisheries bill?")
     assert negated.confidence < plain.confidence - 0.25
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did Kishida say about the trip?",  # his trip is there; nothing he said is
+        "What did Ishiba say about the summit?",  # the sources speak next to his name, not him
+        "How did Iwaya react to the visit?",
+    ],
+)
+def test_abstains_when_no_fact_reports_what_they_said(matcher, question):
+    assert not matcher.answer(question).answered
+
+
+def test_answers_what_the_speaker_of_a_fact_said(matcher):
+    answer = matcher.answer("What did diplomatic sources say about Lee?")
+    assert answer.answered
+    assert answer.facts[0].fact.id == f"{SEED_ID}:p2.s1"
