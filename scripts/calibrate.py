@@ -7,6 +7,8 @@ that fact answers the question, 0 when it does not or nothing does. A logistic
 regression (plain gradient descent, L2) over those features gives the coefficients to
 save with ``--write`` (``bot/confidence.json``). Files listed with ``--weight FILE=N`` count N
 times, so a small file of the questions users really ask is not drowned by a large one.
+``--folds K`` also refits K times without a share of each file's records and scores the
+records left out, which is what articles the model never saw would get.
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ from pathlib import Path
 
 from bot.evaluate import read_records
 from bot.knowledge import Knowledge, load_knowledge, parse_article
-from bot.matcher import CONFIDENCE_FILE, FEATURE_NAMES, Matcher
+from bot.matcher import CONFIDENCE_FILE, DEFAULT_THRESHOLD, FEATURE_NAMES, Matcher
 
 
-def samples(path: Path, aliases: tuple) -> list[tuple[list[float], int]]:  # type: ignore[type-arg]
+def samples(path: Path, aliases: tuple) -> list[tuple[list[float], int, int, bool]]:  # type: ignore[type-arg]
+    """(features, label, record number, answerable) for every question of ``path``."""
     rows = []
-    for record in read_records(path):
+    for number, record in enumerate(read_records(path)):
         article, facts = parse_article(record.id, record.context)
         knowledge = Knowledge(articles={article.id: article}, facts=tuple(facts), aliases=aliases)
         matcher = Matcher(knowledge, coefficients=(0.0,) * len(FEATURE_NAMES))
@@ -30,11 +33,12 @@ def samples(path: Path, aliases: tuple) -> list[tuple[list[float], int]]:  # typ
             query = matcher.analyse(question.question)
             ranked = matcher.rank(query) if query.terms else []
             if not ranked:
-                rows.append(([1.0] + [0.0] * (len(FEATURE_NAMES) - 1), 0))
+                rows.append(([1.0] + [0.0] * (len(FEATURE_NAMES) - 1), 0, number, question.answerable))
                 continue
             fact = matcher.facts[ranked[0][2]]
             right = any(fact.start < a.start + len(a.text) and a.start < fact.end for a in question.answers)
-            rows.append((matcher.features(query, ranked, 0), int(bool(question.answerable) and right)))
+            label = int(bool(question.answerable) and right)
+            rows.append((matcher.features(query, ranked, 0), label, number, question.answerable))
     return rows
 
 
@@ -60,6 +64,45 @@ def fit(rows: list[tuple[list[float], int, float]], l2: float, steps: int) -> li
     return [float(c) for c in coef]
 
 
+def weighted(found: list[tuple[list[float], int, int, bool]], weight: float) -> list[tuple[list[float], int, float]]:
+    """Rows whose answered and abstained classes weigh the same within their file, so the
+    0.5 boundary aims at balanced accuracy rather than at the file's mix of questions."""
+    positives = sum(row[1] for row in found) or 1
+    negatives = (len(found) - positives) or 1
+    return [(x, y, weight * len(found) / 2 / (positives if y else negatives)) for x, y, _, _ in found]
+
+
+def cross_validate(
+    files: dict[str, list[tuple[list[float], int, int, bool]]], weights: dict[str, float], args: argparse.Namespace
+) -> None:
+    """Refit ``folds`` times, each time without a share of each file's records, and score
+    the questions of the records left out at ``threshold`` (what unseen articles would get)."""
+    import numpy as np
+
+    for name, found in files.items():
+        if len({row[2] for row in found}) < args.folds:
+            continue  # too few records to leave some out
+        answered = np.zeros(len(found), dtype=bool)
+        for fold in range(args.folds):
+            train = []
+            for other, rows in files.items():
+                kept = [row for row in rows if other != name or row[2] % args.folds != fold]
+                train += weighted(kept, weights.get(other, 1.0))
+            coef = np.array(fit(train, args.l2, args.steps))
+            for place, row in enumerate(found):
+                if row[2] % args.folds == fold:
+                    answered[place] = 1.0 / (1.0 + np.exp(-np.dot(coef, row[0]))) >= args.threshold
+        right = sum(1 for (_, y, _, a), yes in zip(found, answered, strict=True) if a and y and yes)
+        abstained = sum(1 for (_, _, _, a), yes in zip(found, answered, strict=True) if not a and not yes)
+        total_answerable = sum(1 for row in found if row[3]) or 1
+        total_unanswerable = (len(found) - sum(1 for row in found if row[3])) or 1
+        correct, held = right / total_answerable, abstained / total_unanswerable
+        print(
+            f"{name}: {args.folds}-fold held-out at {args.threshold}: answerable-correct {correct:.3f}, "
+            f"unanswerable-abstained {held:.3f}, balanced {(correct + held) / 2:.3f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("files", nargs="+", type=Path)
@@ -67,18 +110,13 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="save the coefficients for the matcher")
     parser.add_argument("--l2", type=float, default=0.001)
     parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--folds", type=int, default=0, help="also report K-fold held-out scores (K >= 2)")
+    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="for --folds")
     args = parser.parse_args()
     weights = {Path(k).name: float(v) for k, v in (item.split("=") for item in args.weight)}
     aliases = load_knowledge(Path("knowledge")).aliases
-    rows = []
-    for path in args.files:
-        w = weights.get(path.name, 1.0)
-        found = samples(path, aliases)
-        # Each file's answered and abstained classes weigh the same, so the 0.5 boundary
-        # aims at balanced accuracy rather than at the file's mix of questions.
-        positives = sum(y for _, y in found) or 1
-        negatives = (len(found) - positives) or 1
-        rows += [(x, y, w * len(found) / 2 / (positives if y else negatives)) for x, y in found]
+    files = {path.name: samples(path, aliases) for path in args.files}
+    rows = [row for name, found in files.items() for row in weighted(found, weights.get(name, 1.0))]
     coef = fit(rows, args.l2, args.steps)
     for name, value in zip(FEATURE_NAMES, coef, strict=True):
         print(f"{name:20s} {value:8.3f}")
@@ -86,6 +124,8 @@ def main() -> None:
         data = {"features": list(FEATURE_NAMES), "coefficients": [round(c, 4) for c in coef]}
         CONFIDENCE_FILE.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {CONFIDENCE_FILE}")
+    if args.folds >= 2:
+        cross_validate(files, weights, args)
 
 
 if __name__ == "__main__":
