@@ -657,6 +657,8 @@ class Matcher:
         for position, (score, _, index, _) in enumerate(ranked[1:], start=1):
             if len(chosen) >= self.max_facts or score < best_score * _MULTI_RATIO:
                 break
+            if self.facts[index].kind == "caption":
+                continue  # a photo caption answers when it is the best fact, not as an extra
             other = self._confidence(query, ranked, position)
             if other >= self.threshold:
                 chosen.append(ScoredFact(fact=self.facts[index], score=other))

@@ -132,3 +132,12 @@ def test_and_then_after_an_unanswered_question_abstains(matcher) -> None:
     assert top(conversations, "Who wrote Hamlet?") is None
     assert top(conversations, "and after that?") is None
     assert top(Conversations(matcher), "and then?") is None
+
+
+def test_why_quotes_the_reason_and_not_the_photo_caption(matcher) -> None:
+    conversations = Conversations(matcher)
+    conversations.answer("k", "Is Lee coming to Japan soon?")
+    answer = conversations.answer("k", "why?")
+    assert answer.answered
+    assert answer.facts[0].fact.id == f"{SEED_ID}:p2.s1"  # "... for talks with Prime Minister Shigeru Ishiba"
+    assert all(item.fact.kind != "caption" for item in answer.facts)
