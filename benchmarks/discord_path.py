@@ -8,6 +8,7 @@ the end of the run.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import tempfile
 import time
@@ -23,6 +24,12 @@ QUESTIONS = [
     "When did Kishida travel to Seoul?",
     "What is the capital of France?",
 ]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:
@@ -82,9 +89,9 @@ def measure(interactions: int, in_flight: int) -> dict[str, Any]:
         wait_for(lambda: (bot.alive(), "ready as qabot" in bot.output())[1], 60, "the bot to be ready")
         # Warm up: the first answers load word tables.
         fake.run(_drive(fake, 20, 1))
-        start_rss = rss_mb(bot.process.pid)
+        start_rss, start_cpu, started = rss_mb(bot.process.pid), cpu_seconds(bot.process.pid), time.monotonic()
         latencies, errors = fake.run(_drive(fake, interactions, in_flight))
-        end_rss = rss_mb(bot.process.pid)
+        end_rss, end_cpu, ended = rss_mb(bot.process.pid), cpu_seconds(bot.process.pid), time.monotonic()
         ordered = sorted(latencies) or [0.0]
         return {
             "interactions": interactions,
@@ -94,6 +101,10 @@ def measure(interactions: int, in_flight: int) -> dict[str, Any]:
             "errors": errors,
             "rss_start_mb": start_rss,
             "rss_end_mb": end_rss,
+            # The bot's CPU per interaction, and the interactions it got through a second:
+            # with ``in_flight`` waiting, each waits for about in_flight / rate seconds.
+            "bot_cpu_ms": (end_cpu - start_cpu) * 1000.0 / interactions,
+            "rate_per_s": interactions / (ended - started),
         }
     finally:
         bot.stop()

@@ -350,7 +350,8 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(
             f"discord /ask, {d['interactions']} at {d['in_flight']} in flight: p50 {d['p50_ms']:.1f} ms, "
             f"p99 {d['p99_ms']:.1f} ms, errors {d['errors']}, "
-            f"bot memory {d['rss_start_mb']:.0f} -> {d['rss_end_mb']:.0f} MB"
+            f"bot memory {d['rss_start_mb']:.0f} -> {d['rss_end_mb']:.0f} MB; "
+            f"bot CPU {d['bot_cpu_ms']:.2f} ms per interaction, {d['rate_per_s']:.0f} interactions/s"
         )
     lines.append("")
     lines += [f"[{'met' if ok else 'NOT MET'}] {name}" for name, ok in targets(report)]
