@@ -404,27 +404,23 @@ class Matcher:
         """
         if not any(option in self.postings for item in query.terms for option in item.options):
             return []
-        # Dense arrays over all facts: cheaper than merging long postings lists.
-        count = len(self.facts)
-        covered = np.zeros(count, dtype=np.float32)
-        ranked = np.zeros(count, dtype=np.float32)
-        total = ranked_total = 0.0
-        hits = []
-        for item in query.terms:
-            hit = np.zeros(count, dtype=np.float32)
-            hits.append(hit)
+        # Dense arrays over all facts (a row per question term): cheaper than merging long
+        # postings lists.
+        hits = np.zeros((len(query.terms), len(self.facts)), dtype=np.float32)
+        for row, item in zip(hits, query.terms, strict=True):
             for option, strength in item.options.items():
                 found = self.postings.get(option)
                 if found is not None:
-                    hit[found] = np.maximum(hit[found], strength)
-            if self._context is not None:
-                # Facts are in reading order, so "the fact before" is the previous element.
-                np.maximum(hit[1:], self._context[1:] * hit[:-1], out=hit[1:])
-            idf = self._best_idf(item)
-            covered += item.weight * item.rank_share * hit
-            ranked += item.weight * item.rank_share * idf * hit
-            total += item.weight * item.rank_share
-            ranked_total += item.weight * item.rank_share * idf
+                    row[found] = np.maximum(row[found], strength)
+        if self._context is not None:
+            # Facts are in reading order, so "the fact before" is the previous column.
+            np.maximum(hits[:, 1:], self._context[1:] * hits[:, :-1], out=hits[:, 1:])
+        shares = np.array([item.weight * item.rank_share for item in query.terms], dtype=np.float32)
+        idfs = np.array([self._best_idf(item) for item in query.terms], dtype=np.float32)
+        covered = shares @ hits
+        ranked = (shares * idfs) @ hits
+        total = float(shares.sum())
+        ranked_total = float((shares * idfs).sum())
         candidates = np.flatnonzero(covered)
         coverage = covered[candidates] / (total or 1.0)
         score = ranked[candidates] / (ranked_total or 1.0)
@@ -446,7 +442,7 @@ class Matcher:
         }
         results = []
         pairs = [f" {pair} " for pair in query.bigrams]
-        by_term = np.vstack([hit[candidates[best]] for hit in hits]).T.tolist()
+        by_term = hits[:, candidates[best]].T.tolist()
         for index, base, share, strengths in zip(
             chosen, score[best].tolist(), coverage[best].tolist(), by_term, strict=True
         ):
