@@ -378,7 +378,11 @@ class Matcher:
         capitalized = {word.casefold() for word in _CAPITALIZED.findall(textmod.fold(question).strip())}
         for item in terms:
             item.known = any(option in self.postings for option in item.options)
-            item.name = any(lexicon.zipf(word) < _NAME_ZIPF for word in item.surface.split())
+            # Rare words are taken for names, unless inflected: names do not take endings
+            # ("resigning" is not a name, "Ishiba" is).
+            item.name = any(
+                lexicon.zipf(word) < _NAME_ZIPF and lexicon.lemma(word) == word for word in item.surface.split()
+            )
             item.proper = any(word in capitalized for word in item.surface.split())
         lemmas = [token.term for token in content]
         return _Query(
@@ -537,14 +541,15 @@ class Matcher:
         return [*base, long, long * coverage, long * unknown, long * base[4], long * base[8]]
 
     @staticmethod
-    def _asks_what_no_fact_knows(query: _Query, strengths: tuple[float, ...]) -> bool:
+    def _asks_what_no_fact_knows(query: _Query, strengths: tuple[float, ...], type_miss: bool) -> bool:
         """The best fact holds none of what the question asks about its names, and part of
-        that ask is a word no fact uses ("When was Cho Hyun born?")."""
+        that ask is a word no fact uses ("When was Cho Hyun born?") or the fact lacks the
+        kind of answer asked for ("How old is Lee?")."""
         rest = [(item, hit) for item, hit in zip(query.terms, strengths, strict=True) if not item.name]
         return (
             bool(rest)
             and not any(hit for _, hit in rest)
-            and any(not item.known and item.weight >= _UNKNOWN_ASK_WEIGHT for item, _ in rest)
+            and (type_miss or any(not item.known and item.weight >= _UNKNOWN_ASK_WEIGHT for item, _ in rest))
         )
 
     def _reports_speaker(self, query: _Query, index: int) -> bool:
@@ -634,7 +639,8 @@ class Matcher:
             return Answer(question=question, kind="abstain", confidence=0.0, facts=[], candidates=[], suggestions=[])
         best_score, best_index = ranked[0].score, ranked[0].fact_index
         confidence = self._confidence(query, ranked, 0)
-        if self._asks_what_no_fact_knows(query, ranked[0].strengths) or (
+        type_miss = bool(query.qtype) and not self.fact_types[best_index] & TYPE_BITS[query.qtype or TIME]
+        if self._asks_what_no_fact_knows(query, ranked[0].strengths, type_miss) or (
             query.qtype == STATEMENT and not self._reports_speaker(query, best_index)
         ):
             confidence = min(confidence, self.threshold * 0.99)

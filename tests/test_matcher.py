@@ -47,6 +47,7 @@ def test_tolerates_typos(matcher, question, fact):
         ("Will Lee meet the US president?", "p6.s1"),  # US = United States
         ("What are Pyongyang's malicious activities?", "p5.s1"),
         ("When did Cho Hyun take up his post?", "p10.s1"),  # phrase equivalence
+        ("When will Lee arrive in Japan?", "p2.s1"),  # arrive ~ visit
     ],
 )
 def test_uses_the_alias_table(matcher, question, fact):
@@ -135,7 +136,8 @@ def test_each_fact_cites_its_own_article(two_articles):
 
 
 @pytest.mark.parametrize(
-    "question", ["When was Cho Hyun born?", "Where was Ishiba born?", "What is Ishiba's birthday?"]
+    "question",
+    ["When was Cho Hyun born?", "Where was Ishiba born?", "What is Ishiba's birthday?", "Is Ishiba resigning?"],
 )
 def test_abstains_when_the_ask_is_a_word_no_fact_uses(matcher, question):
     # The names find the right facts, but none of them says anything about the ask.
@@ -225,3 +227,9 @@ def test_answers_what_the_speaker_of_a_fact_said(matcher):
     answer = matcher.answer("What did diplomatic sources say about Lee?")
     assert answer.answered
     assert answer.facts[0].fact.id == f"{SEED_ID}:p2.s1"
+
+
+def test_a_rare_inflected_word_is_the_ask_not_a_name(matcher):
+    query = matcher.analyse("Is Ishiba resigning?")
+    names = {term.surface: term.name for term in query.terms}
+    assert names == {"ishiba": True, "resigning": False}
