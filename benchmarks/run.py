@@ -217,25 +217,34 @@ def bench_archive(size: int) -> dict[str, float]:
             )
             return time.perf_counter() - started, float(result.stdout.strip().splitlines()[-1])
 
-        cold, cold_rss = ask(False)
+        def reference() -> tuple[int, float, float]:
+            started = time.perf_counter()
+            sentences = []
+            for path in sorted(folder.glob("*.txt")):
+                text = path.read_text(encoding="utf-8")
+                for paragraph in segmenter.analyze(text):
+                    for sentence in paragraph:
+                        sentences.append("".join(token.spacing + token.value for token in sentence))
+            split = time.perf_counter() - started
+            started = time.perf_counter()
+            retriever = bm25s.BM25()
+            retriever.index(bm25s.tokenize(sentences, stopwords="en", show_progress=False), show_progress=False)
+            return len(sentences), split, time.perf_counter() - started
+
+        # Best of two, alternating ours and the reference: on a shared machine a busy
+        # neighbour slows a two-process parse more than a one-process reference.
+        colds, references = [], []
+        for _ in range(2):
+            colds.append(ask(False))
+            references.append(reference())
+        cold = min(seconds for seconds, _ in colds)
+        cold_rss = max(peak for _, peak in colds)
+        sentence_count, split_seconds, bm25_seconds = min(references, key=lambda row: row[1] + row[2])
         ask(True)  # writes the cache
         warm, warm_rss = ask(True)
-
-        started = time.perf_counter()
-        sentences = []
-        for path in sorted(folder.glob("*.txt")):
-            text = path.read_text(encoding="utf-8")
-            for paragraph in segmenter.analyze(text):
-                for sentence in paragraph:
-                    sentences.append("".join(token.spacing + token.value for token in sentence))
-        split_seconds = time.perf_counter() - started
-        started = time.perf_counter()
-        retriever = bm25s.BM25()
-        retriever.index(bm25s.tokenize(sentences, stopwords="en", show_progress=False), show_progress=False)
-        bm25_seconds = time.perf_counter() - started
         return {
             "files": count,
-            "sentences": len(sentences),
+            "sentences": sentence_count,
             "cold_ask_s": cold,
             "warm_ask_s": warm,
             "peak_rss_mb": max(cold_rss, warm_rss),
