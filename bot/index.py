@@ -14,6 +14,7 @@ import hashlib
 import logging
 import pickle
 import re
+import sys
 from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -23,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from bot import __version__, lexicon
+from bot import knowledge as knowledge_module
 from bot import text as textmod
 from bot.knowledge import (
     AliasGroup,
@@ -85,6 +87,8 @@ _CAPITALIZED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
 
 # Words that refer back to the sentence before ("It was ...", "she too ...").
 _REFERRING_WORDS = frozenset("it its he his him she her they their them this these those such".split())
+# How a fact refers back: a referring word somewhere, or as its first word.
+REFERS, REFERS_AT_START = 1, 2
 # Shares of the previous sentence's terms that a sentence holds (see context_shares).
 CONTEXT_FOLLOWING = 0.35
 CONTEXT_REFERRING = 0.6
@@ -177,7 +181,7 @@ def _set_worker_phrases(phrases: Phrases) -> None:
     _worker_phrases = phrases
 
 
-def context_shares(facts: Sequence[Fact], refers: Sequence[bool]) -> np.ndarray:
+def context_shares(facts: Sequence[Fact], refers: Sequence[int]) -> np.ndarray:
     """For each fact, the share of the previous fact's terms it holds too.
 
     A sentence goes on from the one before it in its paragraph, and one that refers back
@@ -187,12 +191,18 @@ def context_shares(facts: Sequence[Fact], refers: Sequence[bool]) -> np.ndarray:
     shares = np.zeros(len(facts), dtype=np.float32)
     for number in range(1, len(facts)):
         fact, before = facts[number], facts[number - 1]
-        if before.paragraph == fact.paragraph and before.article_id == fact.article_id:
+        if before.article_id != fact.article_id or before.kind == "caption":
+            continue
+        if before.paragraph == fact.paragraph:
             shares[number] = CONTEXT_REFERRING if refers[number] else CONTEXT_FOLLOWING
+        elif refers[number] == REFERS_AT_START:
+            # News paragraphs are often one sentence: "They are also likely to ..." goes on
+            # from the paragraph before.
+            shares[number] = CONTEXT_REFERRING
     return shares
 
 
-_Row = tuple[str, list[str], int, bool]  # match text, indexed terms, type mask, refers back
+_Row = tuple[str, list[str], int, int]  # match text, indexed terms, type mask, how it refers back
 
 
 def _load_and_index(paths: list[Path]) -> tuple[list[tuple[Article, list[Fact]]], list[_Row], set[str]]:
@@ -216,7 +226,10 @@ def _index_chunk(facts: list[Fact]) -> tuple[list[_Row], set[str]]:
         fact_words = {token.word for token in fact_tokens}
         words |= fact_words
         terms, indexed = index_terms(fact, _worker_phrases, fact_tokens)
-        refers = not fact_words.isdisjoint(_REFERRING_WORDS)
+        if fact_tokens and fact_tokens[0].word in _REFERRING_WORDS:
+            refers = REFERS_AT_START
+        else:
+            refers = REFERS if not fact_words.isdisjoint(_REFERRING_WORDS) else 0
         rows.append((" " + " ".join(terms) + " ", list(indexed), type_mask(fact, fact_words), refers))
     return rows, words
 
@@ -291,12 +304,19 @@ class FactIndex:
 
 
 def cache_key(folder: Path) -> str:
-    """A digest of every knowledge file's name and contents, and of this code's version."""
+    """A digest of every knowledge file's name and contents, and of the code that builds
+    the index (so an edited or upgraded installation never reads an older index)."""
     digest = hashlib.sha256(f"{__version__}:{_FORMAT}".encode())
+    for module in _INDEX_CODE:
+        digest.update(Path(module.__file__ or "").read_bytes())
     for path in knowledge_files(folder):
         digest.update(str(path.relative_to(folder)).encode() + b"\0")
         digest.update(hashlib.sha1(path.read_bytes()).digest())
     return digest.hexdigest()
+
+
+# The modules whose code decides what the index holds.
+_INDEX_CODE = (sys.modules[__name__], textmod, lexicon, knowledge_module)
 
 
 def load_index(folder: Path, cache_dir: Path | None) -> FactIndex:

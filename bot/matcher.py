@@ -61,6 +61,9 @@ _SPEAKER_REACH = 4
 _CLAUSE = re.compile(r"[,;:.!?()]\s")
 # How many words after "not", "never" ... a negation governs.
 _NEGATION_REACH = 4
+# Share of a name's weight in the ranking: names find the facts about someone, and the
+# rest of the question picks among them ("What did Alvarez and Brandt *agree* to?").
+_NAME_RANK = 0.4
 # Words at least this common in general English are taken as meant, not as typos.
 _REAL_WORD_ZIPF = 3.0
 # Typo look-ups remembered (the vocabulary is fixed for a matcher's life).
@@ -422,9 +425,11 @@ class Matcher:
         shares = np.array([item.weight * item.rank_share for item in query.terms], dtype=np.float32)
         idfs = np.array([self._best_idf(item) for item in query.terms], dtype=np.float32)
         covered = shares @ hits
-        ranked = (shares * idfs) @ hits
+        # Names find the facts about someone; the rest of the question picks among them.
+        focus = np.array([_NAME_RANK if item.name else 1.0 for item in query.terms], dtype=np.float32)
+        ranked = (shares * idfs * focus) @ hits
         total = float(shares.sum())
-        ranked_total = float((shares * idfs).sum())
+        ranked_total = float((shares * idfs * focus).sum())
         candidates = np.flatnonzero(covered)
         coverage = covered[candidates] / (total or 1.0)
         score = ranked[candidates] / (ranked_total or 1.0)
