@@ -550,7 +550,8 @@ class Matcher:
         """The best fact holds none of what the question asks about its names, and part of
         that ask is a word no fact uses ("When was Cho Hyun born?") or the fact lacks the
         kind of answer asked for ("How old is Lee?")."""
-        rest = [(item, hit) for item, hit in zip(query.terms, strengths, strict=True) if not item.name]
+        # A name written with a capital ("Lee", "Japanese") finds the facts too.
+        rest = [(item, hit) for item, hit in zip(query.terms, strengths, strict=True) if not (item.name or item.proper)]
         return (
             bool(rest)
             and not any(hit for _, hit in rest)

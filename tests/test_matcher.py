@@ -48,6 +48,7 @@ def test_tolerates_typos(matcher, question, fact):
         ("What are Pyongyang's malicious activities?", "p5.s1"),
         ("When did Cho Hyun take up his post?", "p10.s1"),  # phrase equivalence
         ("When will Lee arrive in Japan?", "p2.s1"),  # arrive ~ visit
+        ("Did the G7 invite Lee?", "p7.s1"),  # invite ~ guest
     ],
 )
 def test_uses_the_alias_table(matcher, question, fact):
@@ -137,7 +138,14 @@ def test_each_fact_cites_its_own_article(two_articles):
 
 @pytest.mark.parametrize(
     "question",
-    ["When was Cho Hyun born?", "Where was Ishiba born?", "What is Ishiba's birthday?", "Is Ishiba resigning?"],
+    [
+        "When was Cho Hyun born?",
+        "Where was Ishiba born?",
+        "What is Ishiba's birthday?",
+        "Is Ishiba resigning?",
+        "Does Lee speak Japanese?",  # capitalized names find facts; "speak" is the ask
+        "How old is Lee Jae Myung?",  # and no fact gives an age
+    ],
 )
 def test_abstains_when_the_ask_is_a_word_no_fact_uses(matcher, question):
     # The names find the right facts, but none of them says anything about the ask.
