@@ -34,7 +34,7 @@ from bot.knowledge import (
     article_files,
     assemble,
     chunked,
-    knowledge_files,
+    file_names,
     load_articles,
     parallel_workers,
     read_aliases,
@@ -309,9 +309,11 @@ def cache_key(folder: Path) -> str:
     digest = hashlib.sha256(f"{__version__}:{_FORMAT}".encode())
     for module in _INDEX_CODE:
         digest.update(Path(module.__file__ or "").read_bytes())
-    for path in knowledge_files(folder):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0")
-        digest.update(hashlib.sha1(path.read_bytes()).digest())
+    prefix = len(str(folder)) + 1
+    for name in file_names(folder):
+        digest.update(name[prefix:].encode() + b"\0")
+        with open(name, "rb") as source:
+            digest.update(hashlib.sha1(source.read()).digest())
     return digest.hexdigest()
 
 

@@ -16,7 +16,7 @@ import tomllib
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -79,6 +79,25 @@ class Fact(BaseModel):
     end: int
     text: str
     norm: str
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The index cache holds every fact of an archive: pickled as plain values they
+        # load about twice as fast as with pydantic's own state.
+        return (_restore_fact, (tuple(getattr(self, name) for name in _FACT_FIELDS),))
+
+
+_FACT_FIELDS = tuple(Fact.model_fields)
+_ALL_FACT_FIELDS = set(_FACT_FIELDS)
+
+
+def _restore_fact(values: tuple[Any, ...]) -> Fact:
+    """A Fact from values it was pickled with, set as model_construct sets them."""
+    fact = Fact.__new__(Fact)
+    object.__setattr__(fact, "__dict__", dict(zip(_FACT_FIELDS, values, strict=True)))
+    object.__setattr__(fact, "__pydantic_fields_set__", _ALL_FACT_FIELDS)
+    object.__setattr__(fact, "__pydantic_extra__", None)
+    object.__setattr__(fact, "__pydantic_private__", None)
+    return fact
 
 
 class AliasGroup(BaseModel):
@@ -265,10 +284,15 @@ def _read_aliases(path: Path) -> tuple[AliasGroup, ...]:
     return tuple(groups)
 
 
-def knowledge_files(folder: Path) -> list[Path]:
-    """Every file that the knowledge in ``folder`` is made of, in a stable order."""
-    found = [*folder.rglob("*.txt"), *folder.rglob(f"*{META_SUFFIX}"), folder / ALIASES_FILE]
-    return sorted(path for path in found if path.is_file())
+def file_names(folder: Path, suffixes: tuple[str, ...] = (".txt", META_SUFFIX, ALIASES_FILE)) -> list[str]:
+    """Files under ``folder`` (sub-folders too) whose names end with one of ``suffixes``,
+    sorted, as strings: an archive has tens of thousands of files, and strings are
+    quicker to walk and sort than Path objects. By default, every knowledge file."""
+    found = []
+    for root, _, names in os.walk(folder, followlinks=True):
+        found += [os.path.join(root, name) for name in names if name.endswith(suffixes)]
+    found.sort()
+    return found
 
 
 def _load_article(path: Path) -> tuple[Article, list[Fact]]:
@@ -292,7 +316,7 @@ def article_files(folder: Path) -> list[Path]:
         raise KnowledgeError(f"{folder}: knowledge folder does not exist")
     if not folder.is_dir():
         raise KnowledgeError(f"{folder}: not a folder")
-    files = sorted(folder.rglob("*.txt"))
+    files = [Path(name) for name in file_names(folder, (".txt",))]
     if not files:
         raise KnowledgeError(f"{folder}: no articles (.txt files) found")
     seen: dict[str, Path] = {}

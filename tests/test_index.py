@@ -73,3 +73,18 @@ def test_a_sentence_opening_with_they_holds_the_paragraph_before() -> None:
     query = matcher.analyse("Did Alvarez welcome the decision?")
     row = next(row for row in matcher.rank(query) if matcher.facts[row.fact_index].id == "quota:p3.s1")
     assert row.strengths[0] == 0.0
+
+
+def test_a_fact_survives_pickling_as_a_model(seed) -> None:  # type: ignore[no-untyped-def]
+    import pickle
+
+    from bot.answer import ScoredFact
+
+    fact = seed.facts[0]
+    restored = pickle.loads(pickle.dumps(fact))
+    assert restored == fact and hash(restored) == hash(fact)
+    assert restored.model_dump() == fact.model_dump()
+    assert restored.model_fields_set == fact.model_fields_set
+    assert ScoredFact(fact=restored, score=1.0).fact.id == fact.id
+    with pytest.raises(ValueError):
+        restored.text = "changed"  # still frozen
