@@ -3,16 +3,21 @@
 How it decides, in order:
 
 1. The question is normalized and cut to its content terms (lemmas of the words that
-   are not function words). Alias phrases from the knowledge folder become concepts, a
-   word the knowledge has never seen is corrected against its vocabulary with rapidfuzz
-   (typos) or matched by a shared stem (``crypto`` / ``cryptocurrency``).
-2. Each term weighs by its rarity in general English, times how few facts hold it.
+   are not function words). Alias phrases from the knowledge folder become concepts; a
+   word the knowledge has never seen, and that is not a common English word, is
+   corrected against its vocabulary with rapidfuzz (typos) or matched by a shared stem
+   (``crypto`` / ``cryptocurrency``).
+2. Each term weighs by its rarity in general English, times how few facts hold it;
+   names count less for ranking than the rest of the question.
 3. Candidate facts come from an inverted index of terms; each is scored by the weighted
-   share of the question's terms it holds, a bonus for word pairs in the same order, a
-   rapidfuzz similarity, and whether it holds the kind of thing asked for (a time for
-   "when", a number for "how many", a name for "who").
-4. The confidence combines how much of the question the best fact covers, how much of
-   the question the knowledge has never heard of, and the answer-type check. Below the
+   share of the question's terms it holds (partly through the sentence before it, see
+   ``bot.index.context_shares``), a bonus for word pairs in the same order, a rapidfuzz
+   similarity, and whether it holds the kind of thing asked for (a time for "when", a
+   number for "how many", a name for "who").
+4. The confidence is a logistic model over the best fact's evidence (``features``):
+   coverage, words the knowledge has never heard of, answer type, numbers, negations,
+   opposites, replaced words. Two checks come on top: the names found but the ask not
+   covered, and "What did X say?" without X next to a word of speech. Below the
    threshold the matcher abstains and offers the nearest facts as suggestions.
 """
 
@@ -49,21 +54,6 @@ _STEM = 0.75
 # words have too many neighbours to correct safely.
 _TYPO_CUTOFF = 80.0
 _TYPO_MIN_LEN = 4
-# A word written with a capital after the question's first word: a name, for the
-# question's writer ("Who moved to Hollywood?").
-_CAPITALIZED = re.compile(r"(?<!^)(?<![.!?:]\s)\b[A-Z][\w'-]*")
-# Ranked facts an answer lists whatever its decision (for evaluation and `ask --json`).
-_CANDIDATES = 5
-# Fact profiles kept (they are cheap to redo; this bounds memory on a large archive).
-_PROFILE_CACHE = 20_000
-# How far from "said", "according to" ... the one who spoke is looked for, within its clause.
-_SPEAKER_REACH = 4
-_CLAUSE = re.compile(r"[,;:.!?()]\s")
-# How many words after "not", "never" ... a negation governs.
-_NEGATION_REACH = 4
-# Share of a name's weight in the ranking: names find the facts about someone, and the
-# rest of the question picks among them ("What did Alvarez and Brandt *agree* to?").
-_NAME_RANK = 0.4
 # Words at least this common in general English are taken as meant, not as typos.
 _REAL_WORD_ZIPF = 3.0
 # Typo look-ups remembered (the vocabulary is fixed for a matcher's life).
@@ -71,6 +61,21 @@ _TYPO_CACHE = 50_000
 _STEM_MIN_LEN = 5
 # Most longer words a stem may reach ("state" -> "statement", "statesman", ...).
 _STEM_LIMIT = 50
+# A word written with a capital after the question's first word: a name, for the
+# question's writer ("Who moved to Hollywood?").
+_CAPITALIZED = re.compile(r"(?<!^)(?<![.!?:]\s)\b[A-Z][\w'-]*")
+# Share of a name's weight in the ranking: names find the facts about someone, and the
+# rest of the question picks among them ("What did Alvarez and Brandt *agree* to?").
+_NAME_RANK = 0.4
+# How many words after "not", "never" ... a negation governs.
+_NEGATION_REACH = 4
+# How far from "said", "according to" ... the one who spoke is looked for, within its clause.
+_SPEAKER_REACH = 4
+_CLAUSE = re.compile(r"[,;:.!?()]\s")
+# Fact profiles kept (they are cheap to redo; this bounds memory on a large archive).
+_PROFILE_CACHE = 20_000
+# Ranked facts an answer lists whatever its decision (for evaluation and `ask --json`).
+_CANDIDATES = 5
 # Candidates that get the fine ranking after the fast first pass.
 _FINE_RANKED = 50
 
@@ -83,9 +88,9 @@ _NAME_ZIPF = 3.5
 # Questions with this many terms or more count as long (see Matcher.features).
 _LONG_QUESTION_TERMS = 5
 
-# Share of its weight that the noun after "which"/"what" ("which country") keeps for
-# ranking: it names the kind of answer, which the answering fact need not repeat. It keeps
-# its full weight for the confidence: no fact about hotels answers "which hotel".
+# Share of its weight that the noun after "which"/"what" ("which country") keeps, for
+# ranking and coverage: it names the kind of answer, which the answering fact need not
+# repeat ("In which country did they first meet?" is answered by "... in Canada").
 _ANSWER_HEAD_RANK = 0.2
 
 # Ranking: share of weighted terms, plus these bonuses.
