@@ -555,8 +555,14 @@ class Matcher:
         """The best fact holds none of what the question asks about its names, and part of
         that ask is a word no fact uses ("When was Cho Hyun born?") or the fact lacks the
         kind of answer asked for ("How old is Lee?")."""
-        # A name written with a capital ("Lee", "Japanese") finds the facts too.
-        rest = [(item, hit) for item, hit in zip(query.terms, strengths, strict=True) if not (item.name or item.proper)]
+        # A writer who capitalizes names shows which words they are ("Lee", "Japanese"),
+        # and a rare word written in lower case is then part of the ask ("stabilize").
+        capitalizes = any(item.proper for item in query.terms)
+        rest = [
+            (item, hit)
+            for item, hit in zip(query.terms, strengths, strict=True)
+            if not (item.proper if capitalizes else item.name)
+        ]
         return (
             bool(rest)
             and not any(hit for _, hit in rest)

@@ -241,3 +241,10 @@ def test_a_rare_inflected_word_is_the_ask_not_a_name(matcher):
     query = matcher.analyse("Is Ishiba resigning?")
     names = {term.surface: term.name for term in query.terms}
     assert names == {"ishiba": True, "resigning": False}
+
+
+def test_a_rare_word_in_lower_case_is_the_ask_when_names_are_capitalized(matcher):
+    # "stabilize" is rare enough to pass for a name, but the writer capitalizes names.
+    answer = matcher.answer("What do Ishiba and Lee hope to stabilize?")
+    assert answer.answered
+    assert answer.facts[0].fact.id == f"{SEED_ID}:p3.s1"
