@@ -76,6 +76,13 @@ NEGATIONS = frozenset(
 )
 # Words skipped when matching alias phrases, so "start his term" is "start term".
 FILLERS = frozenset("a an the his her their its my our your of".split())
+# Chat spellings of function words, read as the words they stand for ("wen" is "when").
+_CASUAL = {
+    "wat": "what", "wut": "what", "wen": "when", "wher": "where", "whr": "where", "y": "why",
+    "u": "you", "ur": "your", "r": "are", "hav": "have", "abt": "about", "bc": "because",
+    "cuz": "because", "b4": "before", "pls": "please", "plz": "please", "gonna": "going",
+    "wanna": "want", "wud": "would", "shud": "should", "cud": "could", "tho": "though",
+}  # fmt: skip
 # Words that stay meaningful when written in capitals ("US", "IT", "WHO").
 _KEEP_UPPER = re.compile(r"^[A-Z]{2,5}$")
 
@@ -105,6 +112,7 @@ class Token(NamedTuple):
 @functools.lru_cache(maxsize=500_000)
 def _token(raw: str, shouting: bool) -> Token:
     word = raw.casefold()
+    word = _CASUAL.get(word, word)
     if not shouting and _KEEP_UPPER.match(raw) is not None:
         return Token(word, word, True)
     if word in STOPWORDS:

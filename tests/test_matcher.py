@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot import lexicon
+from bot import lexicon, text
 from bot.knowledge import Knowledge, load_knowledge, parse_article
 from bot.matcher import Matcher, question_type
 from tests.conftest import SEED_ID
@@ -248,3 +248,8 @@ def test_a_rare_word_in_lower_case_is_the_ask_when_names_are_capitalized(matcher
     answer = matcher.answer("What do Ishiba and Lee hope to stabilize?")
     assert answer.answered
     assert answer.facts[0].fact.id == f"{SEED_ID}:p3.s1"
+
+
+def test_chat_spellings_of_question_words_are_read(matcher):
+    assert question_type([token.word for token in text.tokens("wen did kishida go to seoul")]) == "time"
+    assert top_id(matcher, "y are ties strained") == f"{SEED_ID}:p3.s1"
