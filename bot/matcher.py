@@ -202,8 +202,7 @@ class _Term:
 
 
 class _FactProfile(NamedTuple):
-    words: frozenset[str]  # normalized words, punctuation stripped
-    forms: frozenset[str]  # the words and their lemmas
+    forms: frozenset[str]  # the words, punctuation stripped, and their lemmas
     numbers: frozenset[str]
     negated: bool  # holds a negation somewhere
     places: dict[str, int]  # where each lemma first occurs among the content lemmas
@@ -473,6 +472,10 @@ class Matcher:
         known = [self._idf(option) for option in item.options if option in self.postings]
         return max(known) if known else self._idf("")
 
+    def _lacks_type(self, query: _Query, index: int) -> bool:
+        """The question asks for a kind of answer (a time, a number ...) the fact cannot give."""
+        return query.qtype is not None and not self.fact_types[index] & TYPE_BITS[query.qtype]
+
     def _profile(self, index: int) -> _FactProfile:
         """What the confidence features need of a fact, worked out once per fact."""
         found = self._profiles.get(index)
@@ -495,7 +498,6 @@ class Matcher:
                     near = tokens[max(0, place - _SPEAKER_REACH) : place + _SPEAKER_REACH + 1]
                     speakers.update(other.term for other in near if other.content)
         profile = _FactProfile(
-            words=words,
             forms=words | frozenset(lemmas),
             numbers=frozenset(re.findall(r"\d+", fact.norm)) | (words & NUMBER_WORDS),
             negated=bool(textmod.NEGATIONS & words),
@@ -524,7 +526,7 @@ class Matcher:
             unknown,
             max((item.weight for item in missing if not item.known), default=0.0) / 8.0,
             max((item.weight for item in missing if item.known), default=0.0) / 8.0,
-            1.0 if query.qtype and not self.fact_types[index] & TYPE_BITS[query.qtype] else 0.0,
+            1.0 if self._lacks_type(query, index) else 0.0,
             1.0 if query.numbers - fact.numbers else 0.0,
             1.0 / max(1, len(query.terms)),
             max(0.0, score - runner_up),
@@ -656,7 +658,7 @@ class Matcher:
             return Answer(question=question, kind="abstain", confidence=0.0, facts=[], candidates=[], suggestions=[])
         best_score, best_index = ranked[0].score, ranked[0].fact_index
         confidence = self._confidence(query, ranked, 0)
-        type_miss = bool(query.qtype) and not self.fact_types[best_index] & TYPE_BITS[query.qtype or TIME]
+        type_miss = self._lacks_type(query, best_index)
         if self._asks_what_no_fact_knows(query, ranked[0].strengths, type_miss) or (
             query.qtype == STATEMENT and not self._reports_speaker(query, best_index)
         ):
