@@ -17,7 +17,7 @@ chat: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests benchmarks scripts
 	$(BIN)/ruff format --check bot tests benchmarks scripts
-	$(BIN)/mypy bot
+	$(BIN)/mypy bot tests benchmarks scripts
 
 test: lint
 	$(BIN)/pytest -q

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.fake_discord import FakeDiscord, Request, user
-from tests.test_discord_e2e import BotProcess, wait_for
+from tests.support.fake_discord import FakeDiscord, Request, user
+from tests.support.process import BotProcess, wait_for
 
 QUESTIONS = [
     "Will Lee meet Donald Trump?",

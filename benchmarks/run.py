@@ -30,9 +30,9 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from bot.evaluate import read_records
-from bot.knowledge import Article, Fact, Knowledge, load_knowledge, parse_article
-from bot.matcher import Matcher
+from bot.engine.knowledge import Article, Fact, Knowledge, load_knowledge, parse_article
+from bot.engine.matcher import Matcher
+from bot.evaluation.harness import read_records
 
 ROOT = Path(__file__).resolve().parent.parent
 SQUAD = ROOT.parent / "shared" / "eval" / "squad2-dev.jsonl"

@@ -6,8 +6,8 @@ import sys
 from collections.abc import Iterator
 from typing import TextIO
 
-from bot.conversation import Conversations
-from bot.knowledge import Knowledge
+from bot.engine.conversation import Conversations
+from bot.engine.knowledge import Knowledge
 from bot.render import introduction, render_text
 
 _PROMPT = "you> "

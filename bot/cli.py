@@ -11,13 +11,10 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from bot.knowledge import Knowledge, KnowledgeError, load_knowledge
+from bot import wiring
+from bot.engine.knowledge import KnowledgeError
 from bot.settings import Settings, SettingsError, load_settings
-
-if TYPE_CHECKING:
-    from bot.matcher import Matcher
 
 EXIT_CONFIG = 2
 
@@ -63,40 +60,22 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(**overrides)
 
 
-def _knowledge(settings: Settings) -> Knowledge:
-    return load_knowledge(settings.knowledge_dir)
-
-
-def _matcher(settings: Settings) -> Matcher:
-    """The matcher over the knowledge folder, its index from the cache when unchanged."""
-    from bot.index import load_index
-    from bot.matcher import matcher_for
-
-    index = load_index(settings.knowledge_dir, settings.cache_dir if settings.use_cache else None)
-    return matcher_for(settings, index.knowledge, index=index)
-
-
 def cmd_chat(args: argparse.Namespace) -> int:
     from bot.chat import run_chat
-    from bot.conversation import conversations_for
 
     settings = _settings(args)
-    matcher = _matcher(settings)
-    return run_chat(matcher.knowledge, conversations_for(settings, matcher))
+    matcher = wiring.matcher_for(settings)
+    return run_chat(matcher.knowledge, wiring.conversations_for(settings, matcher))
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from bot.render import render_text
 
     settings = _settings(args)
-    matcher = _matcher(settings)
+    matcher = wiring.matcher_for(settings)
     knowledge = matcher.knowledge
     questions = args.questions or (line.rstrip("\n") for line in sys.stdin)
-    conversations = None
-    if args.conversation is not None:
-        from bot.conversation import conversations_for
-
-        conversations = conversations_for(settings, matcher)
+    conversations = wiring.conversations_for(settings, matcher) if args.conversation is not None else None
     for question in questions:
         if not args.questions and not question.strip():
             continue
@@ -113,7 +92,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_facts(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    knowledge = _knowledge(settings)
+    knowledge = wiring.load_knowledge(settings)
     if args.article and args.article not in knowledge.articles:
         known = ", ".join(sorted(knowledge.articles))
         raise KnowledgeError(f"no article '{args.article}' in {settings.knowledge_dir} (known: {known})")
@@ -129,7 +108,7 @@ def cmd_facts(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.evaluate import (
+    from bot.evaluation.harness import (
         format_conversation_scores,
         format_scores,
         format_sweep,
@@ -144,15 +123,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     )
 
     settings = _settings(args)
-    threshold = settings.answer_threshold if args.threshold is None else args.threshold
+    threshold = wiring.threshold(settings) if args.threshold is None else args.threshold
     if not 0.0 <= threshold <= 1.0:
         raise SettingsError("--threshold must be between 0 and 1")
     if is_conversation_file(args.file):
-        matcher = _matcher(settings.model_copy(update={"answer_threshold": threshold}))
+        matcher = wiring.matcher_for(settings.model_copy(update={"answer_threshold": threshold}))
         scores = score_conversations(read_conversations(args.file), matcher)
         print(format_conversation_scores(args.file.name, scores))
         return 0
-    aliases = _knowledge(settings).aliases
+    aliases = wiring.load_knowledge(settings).aliases
     records = list(read_records(args.file))
     predictions, latencies = predict(records, aliases, threshold)
     if args.predictions:
@@ -165,8 +144,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    knowledge = _knowledge(settings)
-    print(f"settings: ok (knowledge {settings.knowledge_dir}, threshold {settings.answer_threshold})")
+    knowledge = wiring.load_knowledge(settings)
+    print(f"settings: ok (knowledge {settings.knowledge_dir}, threshold {wiring.threshold(settings)})")
     print(f"discord token: {'set' if settings.discord_token else 'not set'}")
     for article in knowledge.articles.values():
         count = len(knowledge.facts_of(article.id))
@@ -180,10 +159,8 @@ def _discord(args: argparse.Namespace, *, sync_only: bool) -> int:
     import asyncio
     import logging
 
-    from bot.index import load_index
-
     settings = _settings(args)
-    index = load_index(settings.knowledge_dir, settings.cache_dir if settings.use_cache else None)
+    index = wiring.load_index(settings)
     if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
         if sync_only:
             raise SettingsError("QABOT_DISCORD_TOKEN is not set; syncing commands needs the bot's token")
@@ -194,7 +171,7 @@ def _discord(args: argparse.Namespace, *, sync_only: bool) -> int:
 
     import discord
 
-    from bot.discord_bot import run_bot
+    from bot.discord_app.bot import run_bot
 
     discord.utils.setup_logging(level=logging.INFO)
     try:

@@ -7,8 +7,8 @@ same text, so a pipe gets exactly the same words.
 
 from __future__ import annotations
 
-from bot.answer import Answer
-from bot.knowledge import Knowledge
+from bot.engine.answer import Answer
+from bot.engine.knowledge import Knowledge
 
 _STYLES = {"quote": "1", "cite": "36", "dim": "2", "warn": "33"}
 NOT_IN_ARTICLE = "The article does not say."

@@ -14,8 +14,6 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.matcher import DEFAULT_THRESHOLD
-
 
 class SettingsError(Exception):
     """A setting has a value that cannot be used; the message names the variable."""
@@ -41,8 +39,9 @@ class Settings(BaseSettings):
     use_cache: bool = True
 
     # Confidence needed to answer. Higher abstains more often (fewer wrong answers,
-    # more "the article does not say"); see the trade-off table in the README.
-    answer_threshold: float = Field(default=DEFAULT_THRESHOLD, ge=0.0, le=1.0)
+    # more "the article does not say"); see the trade-off table in the README. Unset,
+    # the threshold chosen when the confidence model was fit (bot/engine/confidence.json).
+    answer_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     # Most facts quoted in one answer, when several facts answer together.
     max_facts: int = Field(default=3, ge=1, le=10)
     # Most "did you mean" suggestions offered when the bot abstains.

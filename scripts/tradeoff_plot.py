@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.evaluate import predict, read_records, sweep
-from bot.knowledge import load_knowledge
-from bot.matcher import DEFAULT_THRESHOLD
+from bot.engine.knowledge import load_knowledge
+from bot.engine.confidence import default_model
+from bot.evaluation.harness import predict, read_records, sweep
 
 WIDTH, HEIGHT, MARGIN = 520, 420, 60
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
@@ -23,7 +23,7 @@ COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
 def curve(path: Path, thresholds: list[float]) -> list[tuple[float, float, float]]:
     records = list(read_records(path))
     aliases = load_knowledge(Path("knowledge")).aliases
-    predictions, _ = predict(records, aliases, DEFAULT_THRESHOLD)
+    predictions, _ = predict(records, aliases, default_model().threshold)
     return [
         (t, s.answerable_correct or 0.0, s.unanswerable_abstained or 0.0)
         for t, s in sweep(records, predictions, thresholds)
@@ -63,9 +63,9 @@ def svg(curves: dict[str, list[tuple[float, float, float]]]) -> str:
         colour = COLOURS[number % len(COLOURS)]
         path = " ".join(f"{'M' if i == 0 else 'L'}{x(ua):.1f},{y(ac):.1f}" for i, (_, ac, ua) in enumerate(points))
         parts.append(f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
-        default = min(points, key=lambda point: abs(point[0] - DEFAULT_THRESHOLD))
+        default = min(points, key=lambda point: abs(point[0] - default_model().threshold))
         parts.append(f'<circle cx="{x(default[2]):.1f}" cy="{y(default[1]):.1f}" r="5" fill="{colour}"/>')
-        label = f"{name} (dot: default {DEFAULT_THRESHOLD})"
+        label = f"{name} (dot: default {default_model().threshold})"
         parts.append(f'<text x="{x(0) + 10}" y="{y(0.3) - 18 * number}" fill="{colour}">{label}</text>')
     parts.append("</svg>")
     return "\n".join(parts)
@@ -77,8 +77,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/tradeoff.svg"))
     args = parser.parse_args()
     thresholds = [round(0.05 * step, 2) for step in range(1, 20)]
-    if DEFAULT_THRESHOLD not in thresholds:
-        thresholds = sorted([*thresholds, DEFAULT_THRESHOLD])
+    if default_model().threshold not in thresholds:
+        thresholds = sorted([*thresholds, default_model().threshold])
     curves = {path.stem: curve(path, thresholds) for path in args.files}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(svg(curves) + "\n", encoding="utf-8")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge import Knowledge, load_knowledge
-from bot.matcher import Matcher
+from bot.engine.knowledge import Knowledge, load_knowledge
+from bot.engine.matcher import Matcher
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
@@ -39,17 +39,18 @@ def two_articles(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def discord_bot(seed: Knowledge, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """A Discord bot object, never connected, for rendering and callback tests."""
-    from bot.discord_bot import QABot
+    from bot.discord_app.bot import QABot
+    from bot.engine.index import FactIndex
     from bot.settings import load_settings
 
     settings = load_settings(database_path=tmp_path_factory.mktemp("bot") / "db.sqlite3")
-    return QABot(settings, seed)
+    return QABot(settings, FactIndex.build(seed))
 
 
 @pytest.fixture(scope="module")
 def fake():  # type: ignore[no-untyped-def]
     """A local fake Discord for the tests of one module."""
-    from tests.fake_discord import FakeDiscord
+    from tests.support.fake_discord import FakeDiscord
 
     server = FakeDiscord()
     server.start()

@@ -10,11 +10,13 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot import embeds
-from bot.answer import Answer, ScoredFact
-from bot.cogs.qa import QA, FeedbackButton, reply_for
-from bot.discord_bot import QABot, intents
-from bot.knowledge import Fact
+from bot.discord_app import embeds
+from bot.discord_app.bot import QABot, intents
+from bot.discord_app.cogs.qa.cog import QA
+from bot.discord_app.cogs.qa.replies import reply_for
+from bot.discord_app.cogs.qa.views import FeedbackButton
+from bot.engine.answer import Answer, ScoredFact
+from bot.engine.knowledge import Fact
 from bot.settings import load_settings
 
 
@@ -71,9 +73,9 @@ class FakeInteraction:
 @pytest.fixture
 def bot(tmp_path: Path) -> QABot:
     settings = load_settings(database_path=tmp_path / "db.sqlite3", cooldown_rate=2)
-    from bot.knowledge import load_knowledge
+    from bot.engine.index import FactIndex
 
-    return QABot(settings, load_knowledge(settings.knowledge_dir))
+    return QABot(settings, FactIndex.from_folder(settings.knowledge_dir))
 
 
 @pytest.fixture
@@ -83,6 +85,17 @@ def cog(bot: QABot) -> QA:
 
 def run(coro: Any) -> Any:
     return asyncio.run(coro)
+
+
+def invoke(command: Any, cog: QA, interaction: FakeInteraction) -> None:
+    """Run an app command as discord.py does: its checks first, then its body."""
+
+    async def checked() -> None:
+        for check in command.checks:
+            await check(interaction)
+        await command.callback(cog, interaction)
+
+    run(checked())
 
 
 def test_intents_are_the_fewest_that_work() -> None:
@@ -116,10 +129,10 @@ def test_unanswered_questions_are_stored_without_user_ids(cog: QA, bot: QABot) -
 
 
 def test_logging_questions_can_be_turned_off(tmp_path: Path) -> None:
-    from bot.knowledge import load_knowledge
+    from bot.engine.index import FactIndex
 
     settings = load_settings(database_path=tmp_path / "db.sqlite3", log_questions=False)
-    quiet = QABot(settings, load_knowledge(settings.knowledge_dir))
+    quiet = QABot(settings, FactIndex.from_folder(settings.knowledge_dir))
     cog = QA(quiet)
     run(cog.ask.callback(cog, FakeInteraction(quiet), "Who wrote Hamlet?"))  # type: ignore[arg-type]
     assert quiet.store.top_unanswered() == []
@@ -193,22 +206,22 @@ def test_embeds_stay_within_discord_limits(bot: QABot) -> None:
     assert len(embed.title or "") <= embeds.TITLE_LIMIT
     assert len(embed.description or "") <= embeds.DESCRIPTION_LIMIT
     assert len(embed) <= embeds.EMBED_TOTAL_LIMIT
-    reply = reply_for(bot, answer)
-    assert len(reply["view"].children) == 2
+    reply = reply_for(answer, bot.knowledge)
+    assert reply.view is not None and len(reply.view.children) == 2
     for page in embeds.fact_pages(bot.knowledge):
         assert len(page) <= embeds.EMBED_TOTAL_LIMIT
 
 
 def test_unanswered_is_for_the_owner_or_server_managers(tmp_path: Path) -> None:
-    from bot.knowledge import load_knowledge
+    from bot.engine.index import FactIndex
 
     settings = load_settings(database_path=tmp_path / "db.sqlite3", owner_id=1)
-    owned = QABot(settings, load_knowledge(settings.knowledge_dir))
+    owned = QABot(settings, FactIndex.from_folder(settings.knowledge_dir))
     cog = QA(owned)
     with pytest.raises(app_commands.CheckFailure):
-        run(cog.unanswered.callback(cog, FakeInteraction(owned, user_id=42)))  # type: ignore[arg-type]
+        invoke(cog.unanswered, cog, FakeInteraction(owned, user_id=42))
     owner = FakeInteraction(owned, user_id=1)
-    run(cog.unanswered.callback(cog, owner))  # type: ignore[arg-type]
+    invoke(cog.unanswered, cog, owner)
     assert owner.response.sent[0]["ephemeral"] is True
     assert owner.response.sent[0]["content"] == "No unanswered questions so far."
 
@@ -216,37 +229,38 @@ def test_unanswered_is_for_the_owner_or_server_managers(tmp_path: Path) -> None:
 def test_reload_keeps_serving_when_the_new_knowledge_is_broken(tmp_path: Path) -> None:
     import shutil
 
-    from bot.knowledge import load_knowledge
+    from bot.engine.index import FactIndex
+
     from tests.conftest import KNOWLEDGE
 
     folder = tmp_path / "knowledge"
     shutil.copytree(KNOWLEDGE, folder)
     settings = load_settings(database_path=tmp_path / "db.sqlite3", knowledge_dir=folder, owner_id=1)
-    bot = QABot(settings, load_knowledge(folder))
+    bot = QABot(settings, FactIndex.from_folder(folder))
     cog = QA(bot)
     (folder / "empty.txt").write_text("", encoding="utf-8")
     owner = FakeInteraction(bot, user_id=1)
-    run(cog.reload.callback(cog, owner))  # type: ignore[arg-type]
+    invoke(cog.reload, cog, owner)
     assert owner.response.sent[0]["deferred"] is True
     assert "Reload failed" in owner.followup.sent[0]["content"] and "empty.txt" in owner.followup.sent[0]["content"]
     assert bot.matcher.answer("Who is Yoon Suk Yeol?").answered
     (folder / "empty.txt").unlink()
     (folder / "extra.txt").write_text("The harbor reopened on Monday after the storm.", encoding="utf-8")
     again = FakeInteraction(bot, user_id=1)
-    run(cog.reload.callback(cog, again))  # type: ignore[arg-type]
+    invoke(cog.reload, cog, again)
     assert "Reloaded: 2 articles" in again.followup.sent[0]["content"]
     assert bot.matcher.answer("When did the harbor reopen?").facts[0].fact.article_id == "extra"
     with pytest.raises(app_commands.CheckFailure):
-        run(cog.reload.callback(cog, FakeInteraction(bot, user_id=2)))  # type: ignore[arg-type]
+        invoke(cog.reload, cog, FakeInteraction(bot, user_id=2))
 
 
 def test_a_corrupt_database_degrades_feedback_but_answering_goes_on(tmp_path: Path) -> None:
-    from bot.knowledge import load_knowledge
+    from bot.engine.index import FactIndex
 
     path = tmp_path / "db.sqlite3"
     path.write_bytes(b"garbage" * 1000)
     settings = load_settings(database_path=path)
-    broken = QABot(settings, load_knowledge(settings.knowledge_dir))
+    broken = QABot(settings, FactIndex.from_folder(settings.knowledge_dir))
     cog = QA(broken)
     asked = FakeInteraction(broken)
     run(cog.ask.callback(cog, asked, "Who is Yoon Suk Yeol?"))  # type: ignore[arg-type]
@@ -263,7 +277,7 @@ def test_settings_never_show_the_token() -> None:
 
 
 def test_cooldowns_allow_rate_per_window_and_forget_idle_users() -> None:
-    from bot.cogs.qa import Cooldowns
+    from bot.discord_app.cogs.qa.cooldowns import Cooldowns
 
     limits = Cooldowns(rate=2, per=10.0)
     assert limits.hit(1, now=0.0) == 0.0

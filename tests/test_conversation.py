@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from bot.conversation import Conversations, is_follow_up
+from bot.engine.conversation import Conversations, is_follow_up
 from tests.conftest import ROOT, SEED_ID
 
 
@@ -116,9 +116,10 @@ def test_eval_scores_the_conversation_benchmark() -> None:
     [("and after that?", True), ("what else?", True), ("and then?", True), ("and who did he hold talks with?", False)],
 )
 def test_continuations_only_ask_for_more(question: str, expected: bool) -> None:
-    from bot.conversation import is_continuation
+    from bot.engine.conversation import is_continuation
+    from bot.engine.text import tokens
 
-    assert is_continuation(question) is expected
+    assert is_continuation(tokens(question)) is expected
 
 
 def test_and_then_passes_over_the_fact_already_quoted(matcher) -> None:

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.fake_discord import FakeDiscord, user
-from tests.test_discord_e2e import TOKEN, BotProcess, ask, wait_for
+from tests.support.fake_discord import FakeDiscord, user
+from tests.support.process import TOKEN, BotProcess, ask, wait_for
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,13 @@ import sys
 import time
 from pathlib import Path
 
-from bot.feedback import FeedbackStore
+from bot.discord_app.store import FeedbackStore
 from tests.conftest import ROOT
 
 WRITER = """
 import sys
 from pathlib import Path
-from bot.feedback import FeedbackStore
+from bot.discord_app.store import FeedbackStore
 store = FeedbackStore(Path(sys.argv[1]))
 for n in range(1_000_000):
     if store.record_unanswered(n, f"question {n}", f"question {n}"):

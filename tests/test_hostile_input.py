@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import embeds
-from bot.cogs.qa import reply_for
+from bot.discord_app import embeds
+from bot.discord_app.cogs.qa.replies import reply_for
 from bot.render import render_text
 
 HOSTILE = [
@@ -66,15 +66,15 @@ def test_matcher_never_raises_and_is_deterministic(matcher, seed, question: str)
 @given(st.text(min_size=1, max_size=6000))
 def test_discord_replies_stay_within_limits(discord_bot, question: str) -> None:
     answer = discord_bot.matcher.answer(question)
-    reply = reply_for(discord_bot, answer)
-    if "content" in reply:
-        assert len(reply["content"]) <= embeds.MESSAGE_LIMIT
-    if "embed" in reply:
-        embed = reply["embed"]
+    reply = reply_for(answer, discord_bot.knowledge)
+    if reply.content is not None:
+        assert len(reply.content) <= embeds.MESSAGE_LIMIT
+    if reply.embed is not None:
+        embed = reply.embed
         assert len(embed) <= embeds.EMBED_TOTAL_LIMIT
         assert len(embed.title or "") <= embeds.TITLE_LIMIT
         assert len(embed.description or "") <= embeds.DESCRIPTION_LIMIT
-    for item in getattr(reply.get("view"), "children", []):
+    for item in reply.view.children if reply.view is not None else []:
         assert len(item.custom_id or "") <= 100
         assert len(getattr(item, "label", None) or "") <= 80
     choices = discord_bot.matcher.completions(question, embeds.CHOICES)

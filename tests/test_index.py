@@ -1,16 +1,18 @@
 from __future__ import annotations
 
+import json
 import shutil
-import types
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from bot import index as index_module
-from bot.index import cache_key, load_index
-from bot.knowledge import Knowledge, parse_article
-from bot.matcher import Matcher
-from tests.conftest import KNOWLEDGE
+from bot.engine import cache as cache_module
+from bot.engine.cache import cache_key, load_index, read_entry, write_entry
+from bot.engine.index import FactIndex
+from bot.engine.knowledge import Knowledge, parse_article
+from bot.engine.matcher import Matcher
+from tests.conftest import FIXTURES, KNOWLEDGE
 
 
 @pytest.fixture()
@@ -20,12 +22,39 @@ def folder(tmp_path: Path) -> Path:
     return target
 
 
-def test_the_cache_is_written_then_read(folder: Path, tmp_path: Path) -> None:
+def entries(cache: Path) -> list[Path]:
+    return sorted(path for path in cache.glob("index-*") if path.is_dir())
+
+
+def test_the_cache_is_written_then_read(folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cache = tmp_path / "cache"
     first = load_index(folder, cache)
-    assert len(list(cache.glob("index-*.pickle"))) == 1
+    assert len(entries(cache)) == 1
+
+    def no_rebuild(cls: type[FactIndex], folder: Path) -> FactIndex:
+        raise AssertionError("the index was rebuilt")
+
+    monkeypatch.setattr(FactIndex, "from_folder", classmethod(no_rebuild))
     second = load_index(folder, cache)
-    assert [fact.id for fact in second.facts] == [fact.id for fact in first.facts]
+    assert second.knowledge == first.knowledge
+    assert second.match_texts == first.match_texts
+    assert {term: list(found) for term, found in second.postings.items()} == {
+        term: list(found) for term, found in first.postings.items()
+    }
+    # Answers from the cached index are the answers from the built one.
+    questions = ["Will Lee meet Donald Trump?", "Who is the foreign minister?", "teritorial disputs", "capital of France"]
+    built, cached = Matcher(first.knowledge, index=first), Matcher(second.knowledge, index=second)
+    assert [built.answer(q) for q in questions] == [cached.answer(q) for q in questions]
+
+
+def test_the_cache_is_data_not_code(folder: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    load_index(folder, cache)
+    (entry,) = entries(cache)
+    assert sorted(path.name for path in entry.iterdir()) == ["arrays.npz", "index.json"]
+    assert json.loads((entry / "index.json").read_text(encoding="utf-8"))["format"] == cache_module.FORMAT
+    with np.load(entry / "arrays.npz", allow_pickle=False) as arrays:
+        assert arrays["types"].dtype == np.uint8
 
 
 def test_an_edited_article_is_not_served_from_the_cache(folder: Path, tmp_path: Path) -> None:
@@ -35,25 +64,63 @@ def test_an_edited_article_is_not_served_from_the_cache(folder: Path, tmp_path: 
     article.write_text(article.read_text(encoding="utf-8") + "\n\nA new closing sentence.\n", encoding="utf-8")
     rebuilt = load_index(folder, cache)
     assert rebuilt.facts[-1].text == "A new closing sentence."
-    assert len(list(cache.glob("index-*.pickle"))) == 1  # the older index was removed
+    assert len(entries(cache)) == 2  # the earlier version is kept too, within the cap
+
+
+def test_switching_between_folders_does_not_rebuild(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(FIXTURES / "port-strike.txt", other / "port-strike.txt")
+    cache = tmp_path / "cache"
+    builds = []
+    original = FactIndex.from_folder.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[FactIndex], path: Path) -> FactIndex:
+        builds.append(path)
+        return original(cls, path)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(FactIndex, "from_folder", classmethod(counting))
+    for path in (folder, other, folder, other):
+        load_index(path, cache)
+    assert builds == [folder, other]
+
+
+def test_old_entries_are_pruned(folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cache_module, "KEEP", 2)
+    cache = tmp_path / "cache"
+    article = folder / "ishiba-lee-summit.txt"
+    for number in range(4):
+        article.write_text(article.read_text(encoding="utf-8") + f"\n\nEdit number {number}.\n", encoding="utf-8")
+        load_index(folder, cache)
+    assert len(entries(cache)) == 2
+    assert load_index(folder, cache).facts[-1].text == "Edit number 3."
 
 
 def test_a_damaged_cache_is_rebuilt(folder: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     cache = tmp_path / "cache"
     load_index(folder, cache)
-    (damaged,) = cache.glob("index-*.pickle")
-    damaged.write_bytes(b"not a pickle")
+    (entry,) = entries(cache)
+    (entry / "arrays.npz").write_bytes(b"not an archive")
     index = load_index(folder, cache)
     assert len(index.facts) == 10
     assert "unreadable index cache" in caplog.text
+    assert read_entry(entries(cache)[0]).knowledge == index.knowledge  # and written again
 
 
-def test_the_cache_key_follows_the_index_code(folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    source = tmp_path / "module.py"
-    source.write_text("VERSION = 1\n", encoding="utf-8")
-    monkeypatch.setattr(index_module, "_INDEX_CODE", (types.SimpleNamespace(__file__=str(source)),))
+def test_writers_of_the_same_entry_do_not_collide(folder: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    index = FactIndex.from_folder(folder)
+    write_entry(cache, "index-same", index)
+    write_entry(cache, "index-same", index)  # a second writer finds the entry there
+    assert [path.name for path in cache.iterdir()] == ["index-same"]  # no partial folder left
+    assert read_entry(cache / "index-same").knowledge == index.knowledge
+
+
+def test_the_cache_key_follows_the_format(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     before = cache_key(folder)
-    source.write_text("VERSION = 2\n", encoding="utf-8")
+    monkeypatch.setattr(cache_module, "FORMAT", cache_module.FORMAT + 1)
     assert cache_key(folder) != before
 
 
@@ -73,18 +140,3 @@ def test_a_sentence_opening_with_they_holds_the_paragraph_before() -> None:
     query = matcher.analyse("Did Alvarez welcome the decision?")
     row = next(row for row in matcher.rank(query) if matcher.facts[row.fact_index].id == "quota:p3.s1")
     assert row.strengths[0] == 0.0
-
-
-def test_a_fact_survives_pickling_as_a_model(seed) -> None:  # type: ignore[no-untyped-def]
-    import pickle
-
-    from bot.answer import ScoredFact
-
-    fact = seed.facts[0]
-    restored = pickle.loads(pickle.dumps(fact))
-    assert restored == fact and hash(restored) == hash(fact)
-    assert restored.model_dump() == fact.model_dump()
-    assert restored.model_fields_set == fact.model_fields_set
-    assert ScoredFact(fact=restored, score=1.0).fact.id == fact.id
-    with pytest.raises(ValueError):
-        restored.text = "changed"  # still frozen

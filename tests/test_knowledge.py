@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge import KnowledgeError, load_knowledge, parse_article
+from bot.engine.knowledge import KnowledgeError, load_knowledge, parse_article
 from tests.conftest import KNOWLEDGE, SEED_ID
 
 

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot import lexicon, text
-from bot.knowledge import Knowledge, load_knowledge, parse_article
-from bot.matcher import Matcher, question_type
+from bot.engine import lexicon, text
+from bot.engine.knowledge import Knowledge, load_knowledge, parse_article
+from bot.engine.matcher import Matcher
+from bot.engine.query import question_type
 from tests.conftest import SEED_ID
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import io
 
 from bot.chat import run_chat
-from bot.conversation import Conversations
+from bot.engine.conversation import Conversations
 from bot.render import NOT_IN_ARTICLE, render_text
 
 

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from typing import NamedTuple
 
-from bot import lexicon
+from bot.engine import lexicon
 
 _FOLD = str.maketrans(
     {
@@ -83,6 +83,11 @@ _CASUAL = {
     "cuz": "because", "b4": "before", "pls": "please", "plz": "please", "gonna": "going",
     "wanna": "want", "wud": "would", "shud": "should", "cud": "could", "tho": "though",
 }  # fmt: skip
+# Pronouns and demonstratives: words that point back at something said before.
+REFERRING = frozenset("he him his she her hers it its they them their theirs this these those".split())
+# A word written with a capital after the text's first word, and not opening a sentence:
+# a name, to the writer ("Who moved to Hollywood?").
+_CAPITALIZED = re.compile(r"(?<!^)(?<![.!?:]\s)\b[A-Z][\w'-]*")
 # Words that stay meaningful when written in capitals ("US", "IT", "WHO").
 _KEEP_UPPER = re.compile(r"^[A-Z]{2,5}$")
 
@@ -134,6 +139,11 @@ def tokens(text: str) -> list[Token]:
 def phrase_terms(items: list[Token]) -> list[str]:
     """The lemmas that alias phrases are matched against: every word but fillers."""
     return [token.term for token in items if token.term not in FILLERS]
+
+
+def capitalized(text: str) -> list[str]:
+    """The words of ``text`` that its writer capitalized as names, in order, repeats kept."""
+    return _CAPITALIZED.findall(fold(text).strip())
 
 
 def clip(text: str, limit: int) -> str:

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.knowledge import Fact
+from bot.engine.knowledge import Fact
 
 # answer: facts answer the question. abstain: the knowledge does not say.
 # greeting / help: small talk, answered with an introduction. empty: nothing was asked.

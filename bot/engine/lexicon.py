@@ -13,8 +13,8 @@ import re
 from functools import lru_cache
 
 # Zipf values run from 0 (unseen) to about 8 ("the"). A word never seen in general
-# English gets the top weight.
-_ZIPF_CEILING = 8.0
+# English gets the top weight, ZIPF_CEILING; features divide by it to lie in [0, 1].
+ZIPF_CEILING = 8.0
 _MIN_WEIGHT = 0.3
 
 
@@ -81,7 +81,7 @@ def preload(entries: dict[str, tuple[str, float]]) -> None:
 
 def weight(word: str) -> float:
     """How much a word says about which fact is meant: rare words weigh more."""
-    return max(_MIN_WEIGHT, _ZIPF_CEILING - zipf(word))
+    return max(_MIN_WEIGHT, ZIPF_CEILING - zipf(word))
 
 
 # Pairs of opposites. A question that uses one word of a pair while the fact uses the

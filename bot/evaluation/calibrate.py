@@ -1,11 +1,11 @@
 """Fit the matcher's confidence model on benchmark files and show the threshold trade-off.
 
-    python scripts/calibrate.py ../shared/eval/article-dev.jsonl ../shared/eval/squad2-dev.jsonl
+    python -m bot.evaluation.calibrate FILE.jsonl [FILE.jsonl ...] [--write]
 
 For every question it takes the features of the best-ranked fact and a label: 1 when
 that fact answers the question, 0 when it does not or nothing does. A logistic
 regression (plain gradient descent, L2) over those features gives the coefficients to
-save with ``--write`` (``bot/confidence.json``). Files listed with ``--weight FILE=N`` count N
+save with ``--write`` (``bot/engine/confidence.json``). Files listed with ``--weight FILE=N`` count N
 times, so a small file of the questions users really ask is not drowned by a large one.
 ``--folds K`` also refits K times without a share of each file's records and scores the
 records left out, which is what articles the model never saw would get.
@@ -14,31 +14,35 @@ records left out, which is what articles the model never saw would get.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from bot.evaluate import read_records
-from bot.knowledge import Knowledge, load_knowledge, parse_article
-from bot.matcher import CONFIDENCE_FILE, DEFAULT_THRESHOLD, FEATURE_NAMES, Matcher
+from bot.engine.confidence import FEATURE_NAMES, MODEL_FILE, Model, blank_model, default_model
+from bot.engine.knowledge import AliasGroup, Knowledge, load_knowledge, parse_article
+from bot.engine.matcher import Matcher
+from bot.evaluation.harness import read_records
+from bot.evaluation.metrics import overlaps
+
+Sample = tuple[list[float], int, int, bool]  # features, label, record number, answerable
 
 
-def samples(path: Path, aliases: tuple) -> list[tuple[list[float], int, int, bool]]:  # type: ignore[type-arg]
+def samples(path: Path, aliases: tuple[AliasGroup, ...]) -> list[Sample]:
     """(features, label, record number, answerable) for every question of ``path``."""
-    rows = []
+    rows: list[Sample] = []
     for number, record in enumerate(read_records(path)):
         article, facts = parse_article(record.id, record.context)
         knowledge = Knowledge(articles={article.id: article}, facts=tuple(facts), aliases=aliases)
-        matcher = Matcher(knowledge, coefficients=(0.0,) * len(FEATURE_NAMES))
+        matcher = Matcher(knowledge, model=blank_model())
         for question in record.questions:
+            answerable = bool(question.answerable)
             query = matcher.analyse(question.question)
-            ranked = matcher.rank(query) if query.terms else []
+            ranked = matcher.rank(query)
             if not ranked:
-                rows.append(([1.0] + [0.0] * (len(FEATURE_NAMES) - 1), 0, number, question.answerable))
+                rows.append(([1.0] + [0.0] * (len(FEATURE_NAMES) - 1), 0, number, answerable))
                 continue
-            fact = matcher.facts[ranked[0][2]]
-            right = any(fact.start < a.start + len(a.text) and a.start < fact.end for a in question.answers)
-            label = int(bool(question.answerable) and right)
-            rows.append((matcher.features(query, ranked, 0), label, number, question.answerable))
+            fact = matcher.facts[ranked[0].fact_index]
+            right = any(overlaps((fact.start, fact.end), answer.span) for answer in question.answers)
+            label = int(answerable and right)
+            rows.append((list(matcher.evidence.features(query, ranked, 0).values()), label, number, answerable))
     return rows
 
 
@@ -64,7 +68,7 @@ def fit(rows: list[tuple[list[float], int, float]], l2: float, steps: int) -> li
     return [float(c) for c in coef]
 
 
-def weighted(found: list[tuple[list[float], int, int, bool]], weight: float) -> list[tuple[list[float], int, float]]:
+def weighted(found: list[Sample], weight: float) -> list[tuple[list[float], int, float]]:
     """Rows whose answered and abstained classes weigh the same within their file, so the
     0.5 boundary aims at balanced accuracy rather than at the file's mix of questions."""
     positives = sum(row[1] for row in found) or 1
@@ -72,9 +76,7 @@ def weighted(found: list[tuple[list[float], int, int, bool]], weight: float) -> 
     return [(x, y, weight * len(found) / 2 / (positives if y else negatives)) for x, y, _, _ in found]
 
 
-def cross_validate(
-    files: dict[str, list[tuple[list[float], int, int, bool]]], weights: dict[str, float], args: argparse.Namespace
-) -> None:
+def cross_validate(files: dict[str, list[Sample]], weights: dict[str, float], args: argparse.Namespace) -> None:
     """Refit ``folds`` times, each time without a share of each file's records, and score
     the questions of the records left out at ``threshold`` (what unseen articles would get)."""
     import numpy as np
@@ -104,14 +106,16 @@ def cross_validate(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(prog="python -m bot.evaluation.calibrate", description=__doc__.split("\n")[0])
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--weight", action="append", default=[], help="FILE=N: count this file's questions N times")
     parser.add_argument("--write", action="store_true", help="save the coefficients for the matcher")
     parser.add_argument("--l2", type=float, default=0.001)
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--folds", type=int, default=0, help="also report K-fold held-out scores (K >= 2)")
-    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="for --folds")
+    parser.add_argument(
+        "--threshold", type=float, default=default_model().threshold, help="for --folds, and saved with --write"
+    )
     args = parser.parse_args()
     weights = {Path(k).name: float(v) for k, v in (item.split("=") for item in args.weight)}
     aliases = load_knowledge(Path("knowledge")).aliases
@@ -121,9 +125,8 @@ def main() -> None:
     for name, value in zip(FEATURE_NAMES, coef, strict=True):
         print(f"{name:20s} {value:8.3f}")
     if args.write:
-        data = {"features": list(FEATURE_NAMES), "coefficients": [round(c, 4) for c in coef]}
-        CONFIDENCE_FILE.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {CONFIDENCE_FILE}")
+        MODEL_FILE.write_text(Model(tuple(coef), args.threshold).to_json(), encoding="utf-8")
+        print(f"wrote {MODEL_FILE}")
     if args.folds >= 2:
         cross_validate(files, weights, args)
 

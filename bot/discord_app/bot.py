@@ -19,16 +19,17 @@ import discord
 import yarl
 from discord.ext import commands
 
-from bot.conversation import Conversations, conversations_for
-from bot.feedback import FeedbackStore
-from bot.index import FactIndex, load_index
-from bot.knowledge import Knowledge, KnowledgeError
-from bot.matcher import Matcher, matcher_for
+from bot import wiring
+from bot.discord_app.store import FeedbackStore
+from bot.engine.conversation import Conversations
+from bot.engine.index import FactIndex
+from bot.engine.knowledge import Knowledge, KnowledgeError
+from bot.engine.matcher import Matcher
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.cogs.qa",)
+EXTENSIONS = ("bot.discord_app.cogs.qa",)
 _SYNC_HASH_KEY = "command_sync_hash"
 
 
@@ -49,9 +50,7 @@ def point_at(settings: Settings) -> None:
 
 
 class QABot(commands.AutoShardedBot):
-    def __init__(
-        self, settings: Settings, knowledge: Knowledge, *, index: FactIndex | None = None, force_sync: bool = False
-    ) -> None:
+    def __init__(self, settings: Settings, index: FactIndex, *, force_sync: bool = False) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents(),
@@ -64,9 +63,9 @@ class QABot(commands.AutoShardedBot):
             max_messages=None,
         )
         self.settings = settings
-        self.knowledge = knowledge
-        self.matcher: Matcher = matcher_for(settings, knowledge, index=index)
-        self.conversations: Conversations = conversations_for(settings, self.matcher)
+        self.knowledge: Knowledge = index.knowledge
+        self.matcher: Matcher = wiring.matcher_for(settings, index)
+        self.conversations: Conversations = wiring.conversations_for(settings, self.matcher)
         self.store = FeedbackStore(
             settings.database_path, log_questions=settings.log_questions, retention_days=settings.retention_days
         )
@@ -139,15 +138,14 @@ class QABot(commands.AutoShardedBot):
 
     async def reload_knowledge(self) -> tuple[bool, str]:
         """Load the knowledge folder again; when it is broken, keep serving the old one."""
-        cache = self.settings.cache_dir if self.settings.use_cache else None
         try:
-            index = await asyncio.to_thread(load_index, self.settings.knowledge_dir, cache)
+            index = await asyncio.to_thread(wiring.load_index, self.settings)
         except KnowledgeError as exc:
             log.error("knowledge reload failed, still serving the previous knowledge: %s", exc)
             return False, f"Reload failed, still serving the previous knowledge: {exc}"
         knowledge = index.knowledge
-        self.knowledge, self.matcher = knowledge, matcher_for(self.settings, knowledge, index=index)
-        self.conversations = conversations_for(self.settings, self.matcher)
+        self.knowledge, self.matcher = knowledge, wiring.matcher_for(self.settings, index)
+        self.conversations = wiring.conversations_for(self.settings, self.matcher)
         message = f"Reloaded: {len(knowledge.articles)} articles, {len(knowledge.facts)} facts."
         log.info(message)
         return True, message
@@ -168,7 +166,7 @@ async def run_bot(settings: Settings, index: FactIndex, *, sync_only: bool = Fal
     point_at(settings)
     discord.VoiceClient.warn_nacl = False  # the bot has no voice features
     discord.VoiceClient.warn_dave = False
-    bot = QABot(settings, index.knowledge, index=index, force_sync=sync_only)
+    bot = QABot(settings, index, force_sync=sync_only)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

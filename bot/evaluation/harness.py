@@ -16,14 +16,19 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from bot import lexicon
-from bot.knowledge import AliasGroup, Knowledge, KnowledgeError, parse_article
-from bot.matcher import Matcher
+from bot.engine import lexicon
+from bot.engine.knowledge import AliasGroup, Knowledge, KnowledgeError, parse_article
+from bot.engine.matcher import Matcher
+from bot.evaluation.metrics import overlaps, percentile
 
 
 class EvalAnswer(BaseModel):
     text: str
     start: int
+
+    @property
+    def span(self) -> tuple[int, int]:
+        return self.start, self.start + len(self.text)
 
 
 class EvalQuestion(BaseModel):
@@ -96,7 +101,7 @@ def read_conversations(path: Path) -> list[ConversationRecord]:
 
 def score_conversations(records: list[ConversationRecord], matcher: Matcher) -> dict[str, float]:
     """Accuracy of first turns and of follow-up turns, each conversation from a clean slate."""
-    from bot.conversation import Conversations
+    from bot.engine.conversation import Conversations
 
     right = {"first": 0, "follow-up": 0}
     total = {"first": 0, "follow-up": 0}
@@ -144,7 +149,7 @@ def read_records(path: Path) -> Iterator[EvalRecord]:
 
 
 def predict(
-    records: Iterable[EvalRecord], aliases: tuple[AliasGroup, ...], threshold: float
+    records: Iterable[EvalRecord], aliases: tuple[AliasGroup, ...], threshold: float | None = None
 ) -> tuple[list[Prediction], list[float]]:
     """Answer every question; the answers in the records are never read here."""
     predictions: list[Prediction] = []
@@ -179,7 +184,7 @@ def _correct(prediction: Prediction, question: EvalQuestion) -> bool:
         return False
     top = prediction.facts[0]
     start, end = int(top["start"]), int(top["end"])  # type: ignore[call-overload]
-    return any(start < answer.start + len(answer.text) and answer.start < end for answer in question.answers)
+    return any(overlaps((start, end), answer.span) for answer in question.answers)
 
 
 def score(records: list[EvalRecord], predictions: list[Prediction], latencies: list[float]) -> Scores:
@@ -198,7 +203,7 @@ def score(records: list[EvalRecord], predictions: list[Prediction], latencies: l
                 abstained += not prediction.answered
     ac = answered_right / answerable if answerable else None
     ua = abstained / unanswerable if unanswerable else None
-    ordered = sorted(latencies) or [0.0]
+    ordered = latencies or [0.0]
     return Scores(
         questions=len(predictions),
         answerable=answerable,
@@ -208,7 +213,7 @@ def score(records: list[EvalRecord], predictions: list[Prediction], latencies: l
         balanced=(ac + ua) / 2 if ac is not None and ua is not None else None,
         ranking_top1=ranked_right / answerable if answerable else None,
         latency_p50_ms=statistics.median(ordered),
-        latency_p99_ms=ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))],
+        latency_p99_ms=percentile(ordered, 0.99),
     )
 
 

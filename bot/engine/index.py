@@ -1,20 +1,17 @@
-"""The fact index: the searchable form of a knowledge base, built in parallel and cached on disk.
+"""The fact index: the searchable form of a knowledge base, built on every core for an archive.
 
 For every fact it holds the lemmas it is indexed under (its content words and the alias
 concepts they form), a space-padded text of those lemmas for rapidfuzz, and a bit mask
 of the kinds of answer it can give (a time, a number, a name, a place). Postings map
-each term to the sorted fact numbers that hold it, as numpy arrays. Building uses every
-core for a large archive, and :func:`load_index` keeps the result in a cache keyed by
-the contents of the knowledge files, so a restart does not parse the archive again.
+each term to the sorted fact numbers that hold it, as numpy arrays. ``bot.engine.cache``
+keeps built indexes on disk between runs.
 """
 
 from __future__ import annotations
 
-import hashlib
-import logging
-import pickle
+import functools
+import math
 import re
-import sys
 from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -23,10 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bot import __version__, lexicon
-from bot import knowledge as knowledge_module
-from bot import text as textmod
-from bot.knowledge import (
+from bot.engine import text as textmod
+from bot.engine.knowledge import (
     AliasGroup,
     Article,
     Fact,
@@ -34,13 +29,10 @@ from bot.knowledge import (
     article_files,
     assemble,
     chunked,
-    file_names,
     load_articles,
     parallel_workers,
     read_aliases,
 )
-
-log = logging.getLogger(__name__)
 
 # Kinds of answer a fact can give, as bits of its type mask.
 TIME, NUMBER, PERSON, PLACE, STATEMENT = "time", "number", "person", "place", "statement"
@@ -83,18 +75,14 @@ SPEECH_WORDS = frozenset(
 _QUOTE = re.compile(r"[\"“”«»]")
 _DIGIT = re.compile(r"\d")
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b")
-_CAPITALIZED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
 
 # Words that refer back to the sentence before ("It was ...", "she too ...").
-_REFERRING_WORDS = frozenset("it its he his him she her they their them this these those such".split())
+_REFERRING_WORDS = textmod.REFERRING | {"such"}
 # How a fact refers back: a referring word somewhere, or as its first word.
 REFERS, REFERS_AT_START = 1, 2
 # Shares of the previous sentence's terms that a sentence holds (see context_shares).
 CONTEXT_FOLLOWING = 0.35
 CONTEXT_REFERRING = 0.6
-
-# Bump when the index's layout changes, so old caches are not used.
-_FORMAT = 3
 
 
 def type_mask(fact: Fact, words: set[str] | None = None) -> int:
@@ -109,7 +97,8 @@ def type_mask(fact: Fact, words: set[str] | None = None) -> int:
         mask |= TYPE_BITS[NUMBER]
     if words & _TIME_WORDS or _YEAR.search(fact.text):
         mask |= TYPE_BITS[TIME]
-    proper = _CAPITALIZED.search(fact.text) is not None
+    # A capitalized word that is not an acronym ("Kyodo", not "US"): a name of someone or somewhere.
+    proper = any(word[1:2].islower() for word in textmod.capitalized(fact.text))
     if proper or words & _PERSON_TITLES:
         mask |= TYPE_BITS[PERSON]
     if proper:
@@ -254,6 +243,17 @@ class FactIndex:
     def facts(self) -> list[Fact]:
         return list(self.knowledge.facts)
 
+    @functools.cached_property
+    def has_context(self) -> bool:
+        """Whether any fact holds some of the sentence before it."""
+        return bool(self.context.any())
+
+    def idf(self, term: str) -> float:
+        """How few facts hold ``term`` (BM25's inverse document frequency)."""
+        count = len(self.postings.get(term, ()))
+        total = max(1, len(self.knowledge.facts))
+        return math.log(1.0 + (total - count + 0.5) / (count + 0.5))
+
     @classmethod
     def build(cls, knowledge: Knowledge) -> FactIndex:
         """The index of knowledge already in memory (one process)."""
@@ -286,6 +286,29 @@ class FactIndex:
         for number, (_, indexed, _, _) in enumerate(rows):
             for term in indexed:
                 postings[term].append(number)
+        return cls.assembled(
+            knowledge,
+            phrases,
+            match_texts=[text for text, _, _, _ in rows],
+            types=np.array([mask for _, _, mask, _ in rows], dtype=np.uint8),
+            context=context_shares(knowledge.facts, [refers for _, _, _, refers in rows]),
+            postings={term: np.array(numbers, dtype=np.int32) for term, numbers in postings.items()},
+            words=words,
+        )
+
+    @classmethod
+    def assembled(
+        cls,
+        knowledge: Knowledge,
+        phrases: Phrases,
+        *,
+        match_texts: list[str],
+        types: np.ndarray,
+        context: np.ndarray,
+        postings: dict[str, np.ndarray],
+        words: set[str],
+    ) -> FactIndex:
+        """An index from its parts (built now, or read from the cache)."""
         vocabulary = sorted(term for term in postings if not term.startswith("~"))
         by_length: dict[int, list[str]] = defaultdict(list)
         for word in vocabulary:
@@ -293,63 +316,11 @@ class FactIndex:
         return cls(
             knowledge=knowledge,
             phrases=phrases,
-            match_texts=[text for text, _, _, _ in rows],
-            types=np.array([mask for _, _, mask, _ in rows], dtype=np.uint8),
-            context=context_shares(knowledge.facts, [refers for _, _, _, refers in rows]),
-            postings={term: np.array(numbers, dtype=np.int32) for term, numbers in postings.items()},
+            match_texts=match_texts,
+            types=types,
+            context=context,
+            postings=postings,
             vocabulary=vocabulary,
             by_length=dict(by_length),
             words=words,
         )
-
-
-def cache_key(folder: Path) -> str:
-    """A digest of every knowledge file's name and contents, and of the code that builds
-    the index (so an edited or upgraded installation never reads an older index)."""
-    digest = hashlib.sha256(f"{__version__}:{_FORMAT}".encode())
-    for module in _INDEX_CODE:
-        digest.update(Path(module.__file__ or "").read_bytes())
-    prefix = len(str(folder)) + 1
-    for name in file_names(folder):
-        digest.update(name[prefix:].encode() + b"\0")
-        with open(name, "rb") as source:
-            digest.update(hashlib.sha1(source.read()).digest())
-    return digest.hexdigest()
-
-
-# The modules whose code decides what the index holds.
-_INDEX_CODE = (sys.modules[__name__], textmod, lexicon, knowledge_module)
-
-
-def load_index(folder: Path, cache_dir: Path | None) -> FactIndex:
-    """The index of ``folder``, from the cache when its files are unchanged."""
-    if cache_dir is None:
-        return FactIndex.from_folder(folder)
-    try:
-        key = cache_key(folder)
-    except OSError:
-        key = ""
-    cached = cache_dir / f"index-{key}.pickle"
-    if key and cached.exists():
-        try:
-            with cached.open("rb") as source:
-                index = pickle.load(source)
-            if isinstance(index, FactIndex):
-                lexicon.preload(index.lexicon)
-                return index
-        except Exception as exc:  # a damaged cache is rebuilt, never trusted
-            log.warning("ignoring the unreadable index cache %s: %s", cached, exc)
-    index = FactIndex.from_folder(folder)
-    if key:
-        index.lexicon = lexicon.table(index.words)
-        try:
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            for old in cache_dir.glob("index-*.pickle"):
-                old.unlink(missing_ok=True)
-            partial = cached.with_suffix(".partial")
-            with partial.open("wb") as target:
-                pickle.dump(index, target, protocol=pickle.HIGHEST_PROTOCOL)
-            partial.replace(cached)
-        except OSError as exc:
-            log.warning("could not write the index cache in %s: %s", cache_dir, exc)
-    return index

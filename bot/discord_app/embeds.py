@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import discord
 
-from bot.answer import Answer
-from bot.knowledge import Knowledge
+from bot.engine.answer import Answer
+from bot.engine.knowledge import Knowledge
+from bot.engine.text import clip
 from bot.render import NOT_IN_ARTICLE, introduction
-from bot.text import clip
 
 MESSAGE_LIMIT = 2000
 TITLE_LIMIT = 256

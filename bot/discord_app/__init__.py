@@ -1,0 +1,1 @@
+"""The Discord surface: the bot, its cogs, Discord rendering and the feedback store."""

@@ -1,0 +1,200 @@
+"""The question-answering cog: /ask, /facts, /source, /help, /unanswered, /reload, DMs and mentions.
+
+A thin surface: questions go to the engine through the bot's conversations, answers
+come back as :class:`Reply` values built in ``replies``. Who may run a command and how
+often are decorators from ``checks``. Errors in app commands are handled once, in
+:meth:`QA.on_app_command_error`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord_app import embeds
+from bot.discord_app.cogs.qa import checks
+from bot.discord_app.cogs.qa.cooldowns import Cooldowns
+from bot.discord_app.cogs.qa.replies import Reply, reply_for, send_reply, send_to_message
+from bot.discord_app.cogs.qa.views import FactPages, FeedbackButton, SuggestionButton
+from bot.engine.answer import Answer
+from bot.engine.text import clip, normalize
+
+if TYPE_CHECKING:
+    from bot.discord_app.bot import QABot
+
+log = logging.getLogger(__name__)
+
+QUESTION_MAX_LENGTH = 300
+
+
+class QA(commands.Cog):
+    """Answers questions about the articles in the knowledge folder."""
+
+    def __init__(self, bot: QABot) -> None:
+        self.bot = bot
+        settings = bot.settings
+        self.cooldowns = Cooldowns(settings.cooldown_rate, settings.cooldown_seconds)
+        # When each user was last told to slow down: one notice per cooldown window.
+        self._warned: dict[int, float] = {}
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(FeedbackButton, SuggestionButton)
+        self._previous_on_error = self.bot.tree.on_error
+        self.bot.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.on_error = self._previous_on_error  # type: ignore[method-assign]
+
+    # -- answering -----------------------------------------------------------------
+
+    def answer(self, question: str, user_id: int, conversation: str) -> Answer:
+        """Answer as the next turn of ``conversation`` (a DM, or a user in a channel)."""
+        question = question[: self.bot.settings.max_question_chars]
+        answer = self.bot.conversations.answer(conversation, question)
+        if answer.kind == "abstain":
+            self.bot.store.record_unanswered(user_id, question, normalize(question))
+        log.debug("question from %s answered as %s", user_id, answer.kind)
+        return answer
+
+    @app_commands.command(name="ask", description="Ask a question about the article")
+    @app_commands.describe(question="Your question, in your own words")
+    @checks.cooldown()
+    async def ask(
+        self,
+        interaction: discord.Interaction[QABot],
+        question: app_commands.Range[str, 1, QUESTION_MAX_LENGTH],
+    ) -> None:
+        channel = interaction.channel_id or 0
+        answer = self.answer(
+            question, interaction.user.id, f"{interaction.guild_id or 'dm'}:{channel}:{interaction.user.id}"
+        )
+        await send_reply(interaction, reply_for(answer, self.bot.knowledge))
+
+    async def show_fact(self, interaction: discord.Interaction[QABot], fact_id: str) -> None:
+        """Answer with one fact: a "did you mean" suggestion that was picked."""
+        answer = self.bot.matcher.answer_fact(fact_id)
+        if answer is None:
+            await interaction.response.send_message("That fact is no longer in the knowledge base.", ephemeral=True)
+            return
+        await send_reply(interaction, reply_for(answer, self.bot.knowledge))
+
+    @ask.autocomplete("question")
+    async def ask_autocomplete(
+        self, interaction: discord.Interaction[QABot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        completions = self.bot.matcher.completions(current[:QUESTION_MAX_LENGTH], embeds.CHOICES)
+        return [
+            app_commands.Choice(name=clip(text, embeds.CHOICE_LIMIT), value=clip(text, embeds.CHOICE_LIMIT))
+            for text in completions
+        ]
+
+    @app_commands.command(name="facts", description="Browse the facts the bot knows")
+    @app_commands.describe(article="Only the facts of this article")
+    async def facts(self, interaction: discord.Interaction[QABot], article: str | None = None) -> None:
+        if article is not None and article not in self.bot.knowledge.articles:
+            await interaction.response.send_message(f"There is no article `{clip(article, 100)}`.", ephemeral=True)
+            return
+        pages = embeds.fact_pages(self.bot.knowledge, article)
+        if len(pages) == 1:
+            await interaction.response.send_message(embed=pages[0], ephemeral=True)
+            return
+        await interaction.response.send_message(
+            embed=pages[0], view=FactPages(pages, interaction.user.id), ephemeral=True
+        )
+
+    @facts.autocomplete("article")
+    async def facts_autocomplete(
+        self, interaction: discord.Interaction[QABot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        ids = [article_id for article_id in self.bot.knowledge.articles if current.lower() in article_id.lower()]
+        return [
+            app_commands.Choice(name=clip(i, embeds.CHOICE_LIMIT), value=i)
+            for i in ids[: embeds.CHOICES]
+            if len(i) <= 100
+        ]
+
+    @app_commands.command(name="source", description="Where the bot's knowledge comes from")
+    async def source(self, interaction: discord.Interaction[QABot]) -> None:
+        await interaction.response.send_message(embed=embeds.source_embed(self.bot.knowledge))
+
+    @app_commands.command(name="help", description="What the bot knows and how to ask")
+    async def help(self, interaction: discord.Interaction[QABot]) -> None:
+        await interaction.response.send_message(embeds.help_text(self.bot.knowledge), ephemeral=True)
+
+    @app_commands.command(name="unanswered", description="The questions the bot could not answer most often")
+    @app_commands.default_permissions(manage_guild=True)
+    @checks.owner_or_manage_guild()
+    async def unanswered(self, interaction: discord.Interaction[QABot]) -> None:
+        rows = self.bot.store.top_unanswered(10)
+        if not self.bot.store.available:
+            text = "The feedback database is unavailable right now."
+        elif not rows:
+            text = "No unanswered questions so far."
+        else:
+            text = "\n".join(f"{count}\u00d7 {clip(question, 150)}" for question, count in rows)
+        await interaction.response.send_message(clip(text, embeds.MESSAGE_LIMIT), ephemeral=True)
+
+    @app_commands.command(name="reload", description="Load the knowledge folder again (bot owner only)")
+    @app_commands.default_permissions(administrator=True)
+    @checks.owner_only()
+    async def reload(self, interaction: discord.Interaction[QABot]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        _, message = await self.bot.reload_knowledge()
+        await interaction.followup.send(clip(message, embeds.MESSAGE_LIMIT), ephemeral=True)
+
+    # -- direct messages and mentions ------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author.bot or self.bot.user is None or message.author.id == self.bot.user.id:
+            return
+        direct = message.guild is None
+        if not direct and not any(user.id == self.bot.user.id for user in message.mentions):
+            return
+        question = re.sub(rf"<@!?{self.bot.user.id}>", " ", message.content).strip()
+        retry_after = self.cooldowns.hit(message.author.id)
+        if retry_after:
+            now = time.monotonic()
+            if self._warned.get(message.author.id, 0.0) > now:
+                return
+            self._warned[message.author.id] = now + retry_after
+            await self._send(
+                message, direct, Reply(content=f"You're asking quickly! Try again in {retry_after:.0f} s.")
+            )
+            return
+        guild = message.guild.id if message.guild else "dm"
+        answer = self.answer(question, message.author.id, f"{guild}:{message.channel.id}:{message.author.id}")
+        await self._send(message, direct, reply_for(answer, self.bot.knowledge))
+
+    async def _send(self, message: discord.Message, direct: bool, reply: Reply) -> None:
+        try:
+            await send_to_message(message, reply, direct=direct)
+        except discord.HTTPException as exc:
+            log.warning("could not reply to message %s: %s", message.id, exc)
+
+    # -- errors ----------------------------------------------------------------------
+
+    async def on_app_command_error(
+        self, interaction: discord.Interaction[QABot], error: app_commands.AppCommandError
+    ) -> None:
+        if isinstance(error, app_commands.CommandOnCooldown):
+            text = f"You're asking quickly! Try again in {error.retry_after:.0f} s."
+        elif isinstance(error, app_commands.CheckFailure):
+            text = "You can't use this command here."
+        else:
+            command = interaction.command.qualified_name if interaction.command else "?"
+            log.error("command /%s failed", command, exc_info=error)
+            text = "Sorry, something went wrong while answering. Please try again."
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(text, ephemeral=True)
+            else:
+                await interaction.response.send_message(text, ephemeral=True)
+        except discord.HTTPException as exc:
+            log.warning("could not report an error to the user: %s", exc)

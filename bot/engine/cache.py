@@ -1,0 +1,186 @@
+"""The index cache: built fact indexes kept on disk as data, so a restart skips parsing.
+
+Each entry is a folder named by :func:`cache_key` (the knowledge files' names and
+contents, the package version and this module's format number) holding ``index.json``
+and ``arrays.npz``. Nothing in it runs code when loaded: JSON, and numpy arrays read with
+``allow_pickle=False``. The newest few entries are kept, within a size cap, so switching
+between knowledge folders does not rebuild. Entries are written to a private temporary
+folder and renamed into place, so concurrent writers never share a file; anything in
+doubt on reading (a damaged file, another format, a mismatch) is ignored and rebuilt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot import __version__
+from bot.engine import lexicon
+from bot.engine.index import FactIndex, Phrases
+from bot.engine.knowledge import (
+    MAX_ARTICLE_BYTES,
+    AliasGroup,
+    Article,
+    Fact,
+    Knowledge,
+    file_names,
+)
+
+log = logging.getLogger(__name__)
+
+# Bump when what an entry holds, or what the index code puts in it, changes.
+FORMAT = 4
+# Entries kept: the knowledge folders used most recently, and at most this many bytes.
+KEEP = 4
+MAX_BYTES = 2 * 1024**3
+
+_PREFIX = "index-"
+_ARTICLE_FIELDS = ("id", "title", "outlet", "published", "url", "dateline", "attribution", "path", "text")
+_FACT_FIELDS = ("id", "article_id", "paragraph", "sentence", "kind", "start", "end", "norm")
+
+
+def cache_key(folder: Path) -> str:
+    """A digest of every knowledge file's name and contents and of the cache format, or
+    "" when a file cannot be hashed safely (too large, unreadable): then nothing is cached
+    and loading reports the problem."""
+    digest = hashlib.sha256(f"{__version__}:{FORMAT}".encode())
+    prefix = len(str(folder)) + 1
+    for name in file_names(folder):
+        try:
+            if os.stat(name).st_size > MAX_ARTICLE_BYTES:
+                return ""
+            with open(name, "rb") as source:
+                contents = source.read(MAX_ARTICLE_BYTES + 1)
+        except OSError:
+            return ""
+        digest.update(name[prefix:].encode() + b"\0")
+        digest.update(hashlib.sha1(contents).digest())
+    return digest.hexdigest()
+
+
+def load_index(folder: Path, cache_dir: Path | None) -> FactIndex:
+    """The index of ``folder``: from the cache when its files are unchanged, else built
+    (and then cached, when ``cache_dir`` is given)."""
+    if cache_dir is None:
+        return FactIndex.from_folder(folder)
+    key = cache_key(folder)
+    entry = cache_dir / f"{_PREFIX}{key}"
+    if key and entry.is_dir():
+        try:
+            index = read_entry(entry)
+        except Exception as exc:  # a damaged or foreign entry is rebuilt, never trusted
+            log.warning("ignoring the unreadable index cache %s: %s", entry, exc)
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.utime(entry)  # most recently used
+            lexicon.preload(index.lexicon)
+            return index
+    index = FactIndex.from_folder(folder)
+    if key:
+        index.lexicon = lexicon.table(index.words)
+        try:
+            write_entry(cache_dir, entry.name, index)
+            prune(cache_dir)
+        except OSError as exc:
+            log.warning("could not write the index cache in %s: %s", cache_dir, exc)
+    return index
+
+
+def write_entry(cache_dir: Path, name: str, index: FactIndex) -> None:
+    """Write ``index`` as entry ``name``: into a private folder first, then renamed."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=cache_dir))
+    try:
+        knowledge = index.knowledge
+        facts = knowledge.facts
+        terms = list(index.postings)
+        document: dict[str, Any] = {
+            "format": FORMAT,
+            "version": __version__,
+            "articles": [[getattr(article, f) for f in _ARTICLE_FIELDS] for article in knowledge.articles.values()],
+            "facts": {f: [getattr(fact, f) for fact in facts] for f in _FACT_FIELDS},
+            "aliases": [[list(group.phrases), group.related] for group in knowledge.aliases],
+            "match_texts": index.match_texts,
+            "terms": terms,
+            "words": sorted(index.words),
+            "lexicon": index.lexicon,
+        }
+        (partial / "index.json").write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+        lengths = np.array([len(index.postings[term]) for term in terms], dtype=np.int64)
+        postings = np.concatenate([index.postings[term] for term in terms]) if terms else np.zeros(0, np.int32)
+        with (partial / "arrays.npz").open("wb") as target:
+            np.savez(target, types=index.types, context=index.context, postings=postings, lengths=lengths)
+        try:
+            os.rename(partial, cache_dir / name)
+        except OSError:
+            if not (cache_dir / name).is_dir():
+                raise
+            # Another process wrote the same entry first; theirs is as good as ours.
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def read_entry(entry: Path) -> FactIndex:
+    """The index stored in ``entry``; raises on anything unexpected."""
+    document = json.loads((entry / "index.json").read_text(encoding="utf-8"))
+    if document.get("format") != FORMAT or document.get("version") != __version__:
+        raise ValueError("written by another version")
+    with np.load(entry / "arrays.npz", allow_pickle=False) as arrays:
+        types, context = arrays["types"], arrays["context"]
+        postings, lengths = arrays["postings"], arrays["lengths"]
+    articles = {}
+    for values in document["articles"]:
+        article = Article(**dict(zip(_ARTICLE_FIELDS, values, strict=True)))
+        articles[article.id] = article
+    columns = document["facts"]
+    facts = []
+    for values in zip(*(columns[f] for f in _FACT_FIELDS), strict=True):
+        fields = dict(zip(_FACT_FIELDS, values, strict=True))
+        text = articles[fields["article_id"]].text[fields["start"] : fields["end"]]
+        facts.append(Fact.model_construct(**fields, text=text))
+    aliases = tuple(AliasGroup(phrases=tuple(phrases), related=related) for phrases, related in document["aliases"])
+    knowledge = Knowledge.model_construct(articles=articles, facts=tuple(facts), aliases=aliases)
+    terms: list[str] = document["terms"]
+    if len(terms) != len(lengths) or int(lengths.sum()) != len(postings) or len(types) != len(facts):
+        raise ValueError("inconsistent arrays")
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    index = FactIndex.assembled(
+        knowledge,
+        Phrases.from_groups(aliases),
+        match_texts=document["match_texts"],
+        types=types,
+        context=context,
+        postings={term: postings[s:e] for term, s, e in zip(terms, starts.tolist(), ends.tolist(), strict=True)},
+        words=set(document["words"]),
+    )
+    index.lexicon = {word: (lemma, float(zipf)) for word, (lemma, zipf) in document["lexicon"].items()}
+    return index
+
+
+def prune(cache_dir: Path) -> None:
+    """Keep the :data:`KEEP` most recently used entries, within :data:`MAX_BYTES`."""
+    entries = []
+    for path in cache_dir.glob(f"{_PREFIX}*"):
+        with contextlib.suppress(OSError):
+            size = sum(item.stat().st_size for item in path.iterdir())
+            entries.append((path.stat().st_mtime, size, path))
+    entries.sort(reverse=True)
+    total = 0
+    for number, (_, size, path) in enumerate(entries):
+        total += size
+        if number >= KEEP or (number > 0 and total > MAX_BYTES):
+            shutil.rmtree(path, ignore_errors=True)
+    # Older caches were single pickle files; they are never read again.
+    for old in cache_dir.glob("index-*.pickle"):
+        old.unlink(missing_ok=True)

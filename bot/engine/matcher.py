@@ -1,0 +1,170 @@
+"""The matcher: a question in, an :class:`Answer` out (quote, abstain, or small talk).
+
+It wires the engine's steps for one knowledge base: ``query`` analyses the question,
+``rank`` orders the candidate facts, ``confidence`` says how likely the best one
+answers. At or above the threshold it answers, adding further facts that score close to
+the best; below it, it abstains and offers the nearest facts as suggestions. It also
+recognises greetings and requests for help, and completes partly typed questions.
+"""
+
+from __future__ import annotations
+
+from rapidfuzz import fuzz, process
+
+from bot.engine import text as textmod
+from bot.engine.answer import Answer, AnswerKind, ScoredFact
+from bot.engine.confidence import Evidence, Model, asks_what_no_fact_knows, default_model
+from bot.engine.index import STATEMENT, FactIndex
+from bot.engine.knowledge import Fact, Knowledge
+from bot.engine.query import Analyser, Query
+from bot.engine.rank import Ranked, rank
+
+# Ranked facts an answer lists whatever its decision (for evaluation and `ask --json`).
+_CANDIDATES = 5
+# Suggestions: the nearest facts' openings, when they share this much of the question.
+_SUGGESTION_CHARS = 100
+_SUGGESTION_COVERAGE = 0.25
+_COMPLETION_CUTOFF = 60.0
+# Facts beyond the first are quoted only when they score this close to the best one.
+_MULTI_RATIO = 0.85
+
+_GREETINGS = frozenset(
+    "hi hello hey hiya howdy greetings yo morning evening afternoon thanks thank cheers "
+    "bye goodbye ok okay good day night".split()
+)
+_HELP = frozenset("help commands usage how work start menu".split())
+
+
+def small_talk(words: list[str]) -> AnswerKind | None:
+    """ "empty", "greeting" or "help" when a question's words are that, else None."""
+    if not words:
+        return "empty"
+    found = set(words)
+    if found & _GREETINGS and found <= _GREETINGS | textmod.STOPWORDS:
+        return "greeting"
+    if found & _HELP and found <= _HELP | _GREETINGS | textmod.STOPWORDS | {"can", "do", "you"}:
+        return "help"
+    return None
+
+
+class Matcher:
+    """Answers questions from one knowledge base."""
+
+    def __init__(
+        self,
+        knowledge: Knowledge,
+        *,
+        threshold: float | None = None,
+        max_facts: int = 3,
+        max_suggestions: int = 3,
+        model: Model | None = None,
+        max_question_chars: int = 500,
+        index: FactIndex | None = None,
+    ) -> None:
+        self.knowledge = knowledge
+        self.model = model or default_model()
+        self.threshold = self.model.threshold if threshold is None else threshold
+        self.max_facts = max_facts
+        self.max_suggestions = max_suggestions
+        self.max_question_chars = max_question_chars
+        self.index = index if index is not None else FactIndex.build(knowledge)
+        self.facts: list[Fact] = self.index.facts
+        self.analyser = Analyser(self.index)
+        self.evidence = Evidence(self.index)
+        self._ids = {fact.id: fact for fact in self.facts}
+
+    def analyse(self, question: str, tokens: list[textmod.Token] | None = None, carried: tuple[str, ...] = ()) -> Query:
+        return self.analyser.analyse(question, tokens, carried)
+
+    def rank(self, query: Query) -> list[Ranked]:
+        return rank(self.index, query) if query.terms else []
+
+    def answer(self, question: str) -> Answer:
+        """Answer one question on its own."""
+        question = question[: self.max_question_chars]  # bounds the work, whatever the input
+        tokens = textmod.tokens(question)
+        kind = small_talk([token.word for token in tokens])
+        if kind is not None:
+            return _reply(question, kind)
+        return self.decide(self.analyse(question, tokens))
+
+    def confidence(self, query: Query, ranked: list[Ranked], position: int) -> float:
+        return self.model.probability(self.evidence.features(query, ranked, position))
+
+    def decide(self, query: Query, *, exclude: frozenset[str] = frozenset()) -> Answer:
+        """Answer ``query``, or abstain; facts whose ids are in ``exclude`` are passed over."""
+        question = query.question
+        ranked = self.rank(query)
+        if exclude:
+            ranked = [row for row in ranked if self.facts[row.fact_index].id not in exclude]
+        if not ranked:
+            return Answer(question=question, kind="abstain", confidence=0.0, facts=[], candidates=[], suggestions=[])
+        candidates = [
+            # Built from known-good parts, without pydantic's validation: this is per question.
+            ScoredFact.model_construct(fact=self.facts[row.fact_index], score=round(max(0.0, row.score), 4))
+            for row in ranked[:_CANDIDATES]
+        ]
+        best_score, best_index = ranked[0].score, ranked[0].fact_index
+        confidence = self.confidence(query, ranked, 0)
+        type_miss = self.evidence.lacks_type(query, best_index)
+        if asks_what_no_fact_knows(query, ranked[0].strengths, type_miss) or (
+            query.qtype == STATEMENT and not self.evidence.reports_speaker(query, best_index)
+        ):
+            confidence = min(confidence, self.threshold * 0.99)
+        if confidence < self.threshold:
+            near = [row.fact_index for row in ranked[: self.max_suggestions] if row.coverage >= _SUGGESTION_COVERAGE]
+            return Answer(
+                question=question,
+                kind="abstain",
+                confidence=confidence,
+                facts=[],
+                candidates=candidates,
+                suggestions=[textmod.clip(self.facts[index].text, _SUGGESTION_CHARS) for index in near],
+                suggestion_ids=[self.facts[index].id for index in near],
+            )
+        chosen = [ScoredFact(fact=self.facts[best_index], score=confidence)]
+        for position, (score, _, index, _) in enumerate(ranked[1:], start=1):
+            if len(chosen) >= self.max_facts or score < best_score * _MULTI_RATIO:
+                break
+            if self.facts[index].kind == "caption":
+                continue  # a photo caption answers when it is the best fact, not as an extra
+            other = self.confidence(query, ranked, position)
+            if other >= self.threshold:
+                chosen.append(ScoredFact(fact=self.facts[index], score=other))
+        return Answer(
+            question=question, kind="answer", confidence=confidence, facts=chosen, candidates=candidates, suggestions=[]
+        )
+
+    def answer_fact(self, fact_id: str) -> Answer | None:
+        """An answer quoting one known fact (a suggestion the user picked), or None."""
+        fact = self._ids.get(fact_id)
+        if fact is None:
+            return None
+        item = ScoredFact(fact=fact, score=1.0)
+        return Answer(
+            question=fact.text, kind="answer", confidence=1.0, facts=[item], candidates=[item], suggestions=[]
+        )
+
+    def completions(self, text: str, limit: int = 25) -> list[str]:
+        """Openings of the facts that best fit partly typed text, for autocomplete."""
+        text = text[: self.max_question_chars]
+        indices: list[int] = []
+        if text.strip():
+            indices = [row.fact_index for row in self.rank(self.analyse(text))]
+            if not indices:
+                # A word still being typed: compare the fragment with each fact's text.
+                matches = process.extract(
+                    textmod.normalize(text),
+                    {index: fact.norm for index, fact in enumerate(self.facts)},
+                    scorer=fuzz.partial_ratio,
+                    score_cutoff=_COMPLETION_CUTOFF,
+                    limit=limit,
+                )
+                indices = [index for _, _, index in matches]
+        else:
+            indices = list(range(len(self.facts)))
+        return [textmod.clip(self.facts[index].text, _SUGGESTION_CHARS) for index in indices[:limit]]
+
+
+def _reply(question: str, kind: AnswerKind) -> Answer:
+    return Answer(question=question, kind=kind, confidence=0.0, facts=[], candidates=[], suggestions=[])
