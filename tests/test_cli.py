@@ -29,7 +29,7 @@ def run(
     )
 
 
-def test_ask_json_schema():
+def test_ask_json_schema() -> None:
     result = run("ask", "--json", "Will Lee meet Donald Trump?", "Who wrote Hamlet?")
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
@@ -47,14 +47,14 @@ def test_ask_json_schema():
     assert 0.0 <= abstained["confidence"] <= 1.0
 
 
-def test_ask_reads_questions_from_stdin_in_one_process():
+def test_ask_reads_questions_from_stdin_in_one_process() -> None:
     result = run("ask", "--json", stdin="Who is Cho Hyun?\n\nWhen did Kishida travel to Seoul?\n")
     assert result.returncode == 0, result.stderr
     questions = [json.loads(line)["question"] for line in result.stdout.splitlines()]
     assert questions == ["Who is Cho Hyun?", "When did Kishida travel to Seoul?"]
 
 
-def test_ask_plain_text_quotes_and_cites():
+def test_ask_plain_text_quotes_and_cites() -> None:
     result = run("ask", "Will Lee meet Donald Trump?")
     assert result.returncode == 0
     assert "\u201cLee is expected to stop in Japan" in result.stdout
@@ -62,7 +62,7 @@ def test_ask_plain_text_quotes_and_cites():
     assert "\x1b[" not in result.stdout  # a pipe gets no colour
 
 
-def test_chat_through_a_pipe_answers_and_ends_on_eof():
+def test_chat_through_a_pipe_answers_and_ends_on_eof() -> None:
     result = run("chat", stdin="hello\nWho is Yoon Suk Yeol?\nWhat is the capital of Peru?\n")
     assert result.returncode == 0
     out = result.stdout
@@ -71,14 +71,14 @@ def test_chat_through_a_pipe_answers_and_ends_on_eof():
     assert "The article does not say." in out
 
 
-def test_facts_lists_ids():
+def test_facts_lists_ids() -> None:
     result = run("facts", "--article", SEED_ID)
     assert result.returncode == 0
     assert f"{SEED_ID}:p1.s1 (caption)" in result.stdout
     assert result.stdout.count(f"{SEED_ID}:p") == 10
 
 
-def test_check_ok_and_never_prints_the_token():
+def test_check_ok_and_never_prints_the_token() -> None:
     result = run("check", env={"QABOT_DISCORD_TOKEN": "MTk4NjIyNDgzNDcxOTI1MjQ4.secret-token-value"})
     assert result.returncode == 0, result.stderr
     assert "knowledge: ok (1 articles, 10 facts" in result.stdout
@@ -87,7 +87,7 @@ def test_check_ok_and_never_prints_the_token():
 
 
 @pytest.mark.parametrize("command", ["check", "ask", "chat", "facts", "run"])
-def test_bad_knowledge_exits_2_without_traceback(tmp_path: Path, command: str):
+def test_bad_knowledge_exits_2_without_traceback(tmp_path: Path, command: str) -> None:
     (tmp_path / "broken.txt").write_bytes(b"\xff\xfe not utf-8")
     result = run(command, "--knowledge", str(tmp_path), stdin="")
     assert result.returncode == 2
@@ -95,14 +95,14 @@ def test_bad_knowledge_exits_2_without_traceback(tmp_path: Path, command: str):
     assert "Traceback" not in result.stderr
 
 
-def test_bad_setting_names_the_variable():
+def test_bad_setting_names_the_variable() -> None:
     result = run("check", env={"QABOT_ANSWER_THRESHOLD": "lots"})
     assert result.returncode == 2
     assert "QABOT_ANSWER_THRESHOLD" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_env_file_with_unknown_keys_is_fine(tmp_path: Path):
+def test_env_file_with_unknown_keys_is_fine(tmp_path: Path) -> None:
     knowledge = tmp_path / "kb"
     knowledge.mkdir()
     (knowledge / "note.txt").write_text("The bridge opened in 1932.", encoding="utf-8")
@@ -114,7 +114,7 @@ def test_env_file_with_unknown_keys_is_fine(tmp_path: Path):
     assert "1 articles, 1 facts" in result.stdout
 
 
-def test_eval_scores_a_fixture(tmp_path: Path):
+def test_eval_scores_a_fixture(tmp_path: Path) -> None:
     out = tmp_path / "predictions.jsonl"
     result = run("eval", str(FIXTURES / "small-eval.jsonl"), "--predictions", str(out))
     assert result.returncode == 0, result.stderr
@@ -126,7 +126,7 @@ def test_eval_scores_a_fixture(tmp_path: Path):
     assert all(p["facts"] for p in predictions[:3])
 
 
-def test_eval_predictions_do_not_depend_on_answers(tmp_path: Path):
+def test_eval_predictions_do_not_depend_on_answers(tmp_path: Path) -> None:
     stripped = tmp_path / "no-answers.jsonl"
     record = json.loads((FIXTURES / "small-eval.jsonl").read_text(encoding="utf-8"))
     for question in record["questions"]:
@@ -141,20 +141,20 @@ def test_eval_predictions_do_not_depend_on_answers(tmp_path: Path):
     assert with_answers.read_text() == without.read_text()
 
 
-def test_eval_of_a_missing_file_exits_2():
+def test_eval_of_a_missing_file_exits_2() -> None:
     result = run("eval", "no-such-file.jsonl")
     assert result.returncode == 2
     assert "no-such-file.jsonl" in result.stderr
 
 
-def test_run_without_a_token_starts_the_local_chat():
+def test_run_without_a_token_starts_the_local_chat() -> None:
     result = run("run", stdin="Who is Cho Hyun?\n")
     assert result.returncode == 0
     assert "QABOT_DISCORD_TOKEN is not set" in result.stderr
     assert "Cho Hyun visited Japan" in result.stdout
 
 
-def test_env_example_works_as_a_dot_env(tmp_path: Path):
+def test_env_example_works_as_a_dot_env(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text((ROOT / ".env.example").read_text(encoding="utf-8"), encoding="utf-8")
     result = run("check", "--knowledge", str(ROOT / "knowledge"), cwd=tmp_path, env={"PYTHONPATH": str(ROOT)})
     assert result.returncode == 0, result.stderr
@@ -162,7 +162,7 @@ def test_env_example_works_as_a_dot_env(tmp_path: Path):
 
 
 @pytest.mark.parametrize("order", ["before", "after"])
-def test_knowledge_option_before_or_after_the_command(tmp_path: Path, order: str):
+def test_knowledge_option_before_or_after_the_command(tmp_path: Path, order: str) -> None:
     missing = str(tmp_path / "nowhere")
     args = ["--knowledge", missing, "check"] if order == "before" else ["check", "--knowledge", missing]
     result = run(*args)
@@ -170,7 +170,7 @@ def test_knowledge_option_before_or_after_the_command(tmp_path: Path, order: str
     assert "nowhere: knowledge folder does not exist" in result.stderr
 
 
-def test_hostile_lines_on_stdin_get_one_clean_record_each():
+def test_hostile_lines_on_stdin_get_one_clean_record_each() -> None:
     lines = [
         "\x00\x01 who is Iwaya?",
         "x" * 100_000,

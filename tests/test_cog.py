@@ -87,13 +87,13 @@ def run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
-def invoke(command: Any, cog: QA, interaction: FakeInteraction) -> None:
+def invoke(command: Any, cog: QA, interaction: FakeInteraction, *args: Any) -> None:
     """Run an app command as discord.py does: its checks first, then its body."""
 
     async def checked() -> None:
         for check in command.checks:
             await check(interaction)
-        await command.callback(cog, interaction)
+        await command.callback(cog, interaction, *args)
 
     run(checked())
 
@@ -107,12 +107,12 @@ def test_intents_are_the_fewest_that_work() -> None:
 def test_bot_never_pings(bot: QABot) -> None:
     mentions = bot.allowed_mentions
     assert mentions is not None
-    assert mentions.to_dict() == {"parse": []}
+    assert mentions.to_dict().get("parse") == []
 
 
 def test_ask_responds_once_with_an_embed(cog: QA, bot: QABot) -> None:
     interaction = FakeInteraction(bot)
-    run(cog.ask.callback(cog, interaction, "Will Lee meet Donald Trump?"))  # type: ignore[arg-type]
+    invoke(cog.ask, cog, interaction, "Will Lee meet Donald Trump?")
     assert len(interaction.response.sent) == 1
     embed = interaction.response.sent[0]["embed"]
     assert "Lee is expected to stop in Japan" in embed.description
@@ -121,7 +121,7 @@ def test_ask_responds_once_with_an_embed(cog: QA, bot: QABot) -> None:
 
 def test_unanswered_questions_are_stored_without_user_ids(cog: QA, bot: QABot) -> None:
     interaction = FakeInteraction(bot, user_id=123456789)
-    run(cog.ask.callback(cog, interaction, "What is Ishiba's favourite food?"))  # type: ignore[arg-type]
+    invoke(cog.ask, cog, interaction, "What is Ishiba's favourite food?")
     assert interaction.response.sent[0]["content"].startswith("The article does not say.")
     assert bot.store.top_unanswered() == [("What is Ishiba's favourite food?", 1)]
     rows = bot.store._read("SELECT user_hash FROM unanswered")
@@ -134,7 +134,7 @@ def test_logging_questions_can_be_turned_off(tmp_path: Path) -> None:
     settings = load_settings(database_path=tmp_path / "db.sqlite3", log_questions=False)
     quiet = QABot(settings, FactIndex.from_folder(settings.knowledge_dir))
     cog = QA(quiet)
-    run(cog.ask.callback(cog, FakeInteraction(quiet), "Who wrote Hamlet?"))  # type: ignore[arg-type]
+    invoke(cog.ask, cog, FakeInteraction(quiet), "Who wrote Hamlet?")
     assert quiet.store.top_unanswered() == []
 
 
@@ -145,7 +145,7 @@ def test_errors_get_one_short_ephemeral_apology(
     interaction = FakeInteraction(bot)
     if responded:
         run(interaction.response.defer())
-    error = app_commands.CommandInvokeError(cog.ask, RuntimeError("boom"))  # type: ignore[arg-type]
+    error = app_commands.CommandInvokeError(cog.ask, RuntimeError("boom"))
     run(cog.on_app_command_error(interaction, error))  # type: ignore[arg-type]
     sent = interaction.followup.sent if responded else interaction.response.sent
     assert len(sent) == 1 and sent[0]["ephemeral"] is True
@@ -163,7 +163,7 @@ def test_cooldown_error_is_friendly(cog: QA, bot: QABot) -> None:
 
 def test_facts_pages_are_ephemeral_and_turn(cog: QA, bot: QABot) -> None:
     interaction = FakeInteraction(bot)
-    run(cog.facts.callback(cog, interaction, None))  # type: ignore[arg-type]
+    invoke(cog.facts, cog, interaction, None)
     first = interaction.response.sent[0]
     assert first["ephemeral"] is True
     view = first["view"]
@@ -175,7 +175,7 @@ def test_facts_pages_are_ephemeral_and_turn(cog: QA, bot: QABot) -> None:
 
 def test_facts_of_an_unknown_article(cog: QA, bot: QABot) -> None:
     interaction = FakeInteraction(bot)
-    run(cog.facts.callback(cog, interaction, "no-such-article"))  # type: ignore[arg-type]
+    invoke(cog.facts, cog, interaction, "no-such-article")
     assert interaction.response.sent[0]["ephemeral"] is True
     assert "no article" in interaction.response.sent[0]["content"].lower()
 
@@ -230,7 +230,6 @@ def test_reload_keeps_serving_when_the_new_knowledge_is_broken(tmp_path: Path) -
     import shutil
 
     from bot.engine.index import FactIndex
-
     from tests.conftest import KNOWLEDGE
 
     folder = tmp_path / "knowledge"
@@ -263,7 +262,7 @@ def test_a_corrupt_database_degrades_feedback_but_answering_goes_on(tmp_path: Pa
     broken = QABot(settings, FactIndex.from_folder(settings.knowledge_dir))
     cog = QA(broken)
     asked = FakeInteraction(broken)
-    run(cog.ask.callback(cog, asked, "Who is Yoon Suk Yeol?"))  # type: ignore[arg-type]
+    invoke(cog.ask, cog, asked, "Who is Yoon Suk Yeol?")
     assert "Yoon" in asked.response.sent[0]["embed"].description
     voted = FakeInteraction(broken)
     run(FeedbackButton("up", "ishiba-lee-summit:p8.s1").callback(voted))  # type: ignore[arg-type]

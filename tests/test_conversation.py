@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from bot.engine.conversation import Conversations, is_follow_up
+from bot.engine.matcher import Matcher
 from tests.conftest import ROOT, SEED_ID
 
 
@@ -34,33 +35,33 @@ def test_follow_up_detection(question: str, expected: bool) -> None:
     assert is_follow_up(question) is expected
 
 
-def test_pronouns_resolve_against_the_previous_turn(matcher) -> None:
+def test_pronouns_resolve_against_the_previous_turn(matcher: Matcher) -> None:
     conversations = Conversations(matcher)
     assert top(conversations, "Tell me about Cho Hyun") == "p10.s1"
     # Alone, "he" would be Lee (who took office in June); here it is Cho Hyun.
     assert top(conversations, "when did he take office?") == "p10.s1"
 
 
-def test_what_about_swaps_the_topic(matcher) -> None:
+def test_what_about_swaps_the_topic(matcher: Matcher) -> None:
     conversations = Conversations(matcher)
     assert top(conversations, "Will the leaders discuss North Korea's missile program?") == "p4.s1"
     assert top(conversations, "what about Russia?") == "p5.s1"
 
 
-def test_a_new_topic_does_not_drag_the_old_one_in(matcher) -> None:
+def test_a_new_topic_does_not_drag_the_old_one_in(matcher: Matcher) -> None:
     conversations = Conversations(matcher)
     assert top(conversations, "Who is Takeshi Iwaya?") == "p10.s1"
     assert top(conversations, "Who wrote Hamlet?") is None
     assert top(conversations, "Will Lee meet Donald Trump?") == "p6.s1"
 
 
-def test_conversations_are_separate(matcher) -> None:
+def test_conversations_are_separate(matcher: Matcher) -> None:
     conversations = Conversations(matcher)
     assert top(conversations, "Tell me about Cho Hyun", key="a") == "p10.s1"
     assert top(conversations, "when did he take office?", key="b") != "p10.s1"
 
 
-def test_memory_is_bounded_by_turns_time_and_count(matcher) -> None:
+def test_memory_is_bounded_by_turns_time_and_count(matcher: Matcher) -> None:
     conversations = Conversations(matcher, turns=2, ttl=60.0, limit=3)
     for number in range(5):
         conversations.answer(f"user{number}", "Who is Cho Hyun?", now=float(number))
@@ -122,20 +123,20 @@ def test_continuations_only_ask_for_more(question: str, expected: bool) -> None:
     assert is_continuation(tokens(question)) is expected
 
 
-def test_and_then_passes_over_the_fact_already_quoted(matcher) -> None:
+def test_and_then_passes_over_the_fact_already_quoted(matcher: Matcher) -> None:
     conversations = Conversations(matcher)
     assert top(conversations, "Is Lee coming to Japan soon?") == "p2.s1"
     assert top(conversations, "and after that?") == "p6.s1"
 
 
-def test_and_then_after_an_unanswered_question_abstains(matcher) -> None:
+def test_and_then_after_an_unanswered_question_abstains(matcher: Matcher) -> None:
     conversations = Conversations(matcher)
     assert top(conversations, "Who wrote Hamlet?") is None
     assert top(conversations, "and after that?") is None
     assert top(Conversations(matcher), "and then?") is None
 
 
-def test_why_quotes_the_reason_and_not_the_photo_caption(matcher) -> None:
+def test_why_quotes_the_reason_and_not_the_photo_caption(matcher: Matcher) -> None:
     conversations = Conversations(matcher)
     conversations.answer("k", "Is Lee coming to Japan soon?")
     answer = conversations.answer("k", "why?")

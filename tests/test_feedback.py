@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.discord_app.store import FeedbackStore
 from tests.conftest import ROOT
 
@@ -77,7 +79,7 @@ def test_top_unanswered_groups_the_same_question(tmp_path: Path) -> None:
     assert store.top_unanswered() == [("Who won?", 3), ("Where?", 1)]
 
 
-def test_a_corrupt_file_degrades_feedback_with_a_logged_error(tmp_path: Path, caplog) -> None:
+def test_a_corrupt_file_degrades_feedback_with_a_logged_error(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "db.sqlite3"
     path.write_bytes(b"this is not a database" * 100)
     store = FeedbackStore(path)
@@ -87,7 +89,7 @@ def test_a_corrupt_file_degrades_feedback_with_a_logged_error(tmp_path: Path, ca
     assert "unavailable" in caplog.text
 
 
-def test_a_locked_database_fails_writes_without_raising(tmp_path: Path, caplog) -> None:
+def test_a_locked_database_fails_writes_without_raising(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "db.sqlite3"
     store = FeedbackStore(path)
     locker = sqlite3.connect(path, isolation_level=None)

@@ -9,7 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.discord_app import embeds
+from bot.discord_app.bot import QABot
 from bot.discord_app.cogs.qa.replies import reply_for
+from bot.engine.knowledge import Knowledge
+from bot.engine.matcher import Matcher
 from bot.render import render_text
 
 HOSTILE = [
@@ -32,7 +35,7 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize("question", HOSTILE)
-def test_hostile_questions_get_a_clean_reply(matcher, seed, question: str) -> None:
+def test_hostile_questions_get_a_clean_reply(matcher: Matcher, seed: Knowledge, question: str) -> None:
     started = time.perf_counter()
     answer = matcher.answer(question)
     elapsed = time.perf_counter() - started
@@ -44,7 +47,7 @@ def test_hostile_questions_get_a_clean_reply(matcher, seed, question: str) -> No
         assert answer.kind == "empty"
 
 
-def test_mentions_in_questions_do_not_change_the_answer(matcher) -> None:
+def test_mentions_in_questions_do_not_change_the_answer(matcher: Matcher) -> None:
     plain = matcher.answer("who is Iwaya?")
     noisy = matcher.answer("@everyone @here <@&123> <@456> who is Iwaya?")
     assert plain.answered and noisy.answered
@@ -53,7 +56,7 @@ def test_mentions_in_questions_do_not_change_the_answer(matcher) -> None:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(max_size=400))
-def test_matcher_never_raises_and_is_deterministic(matcher, seed, question: str) -> None:
+def test_matcher_never_raises_and_is_deterministic(matcher: Matcher, seed: Knowledge, question: str) -> None:
     first = matcher.answer(question)
     assert first == matcher.answer(question)
     assert render_text(first, seed) == render_text(matcher.answer(question), seed)
@@ -64,7 +67,7 @@ def test_matcher_never_raises_and_is_deterministic(matcher, seed, question: str)
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(min_size=1, max_size=6000))
-def test_discord_replies_stay_within_limits(discord_bot, question: str) -> None:
+def test_discord_replies_stay_within_limits(discord_bot: QABot, question: str) -> None:
     answer = discord_bot.matcher.answer(question)
     reply = reply_for(answer, discord_bot.knowledge)
     if reply.content is not None:
@@ -75,7 +78,7 @@ def test_discord_replies_stay_within_limits(discord_bot, question: str) -> None:
         assert len(embed.title or "") <= embeds.TITLE_LIMIT
         assert len(embed.description or "") <= embeds.DESCRIPTION_LIMIT
     for item in reply.view.children if reply.view is not None else []:
-        assert len(item.custom_id or "") <= 100
+        assert len(getattr(item, "custom_id", None) or "") <= 100
         assert len(getattr(item, "label", None) or "") <= 80
     choices = discord_bot.matcher.completions(question, embeds.CHOICES)
     assert len(choices) <= embeds.CHOICES and all(len(c) <= embeds.CHOICE_LIMIT for c in choices)

@@ -42,7 +42,12 @@ def test_the_cache_is_written_then_read(folder: Path, tmp_path: Path, monkeypatc
         term: list(found) for term, found in first.postings.items()
     }
     # Answers from the cached index are the answers from the built one.
-    questions = ["Will Lee meet Donald Trump?", "Who is the foreign minister?", "teritorial disputs", "capital of France"]
+    questions = [
+        "Will Lee meet Donald Trump?",
+        "Who is the foreign minister?",
+        "teritorial disputs",
+        "capital of France",
+    ]
     built, cached = Matcher(first.knowledge, index=first), Matcher(second.knowledge, index=second)
     assert [built.answer(q) for q in questions] == [cached.answer(q) for q in questions]
 

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from bot.engine.knowledge import KnowledgeError, load_knowledge, parse_article
+from bot.engine.knowledge import Knowledge, KnowledgeError, load_knowledge, parse_article
 from tests.conftest import KNOWLEDGE, SEED_ID
 
 
-def test_seed_article_is_ten_facts_caption_first(seed):
+def test_seed_article_is_ten_facts_caption_first(seed: Knowledge) -> None:
     facts = seed.facts_of(SEED_ID)
     assert len(facts) == 10
     assert [f.kind for f in facts] == ["caption"] + ["sentence"] * 9
@@ -18,21 +19,21 @@ def test_seed_article_is_ten_facts_caption_first(seed):
     )
 
 
-def test_spans_point_at_the_original_text(seed):
+def test_spans_point_at_the_original_text(seed: Knowledge) -> None:
     raw = (KNOWLEDGE / f"{SEED_ID}.txt").read_text(encoding="utf-8")
     for fact in seed.facts:
         assert raw[fact.start : fact.end] == fact.text
         assert fact.text == fact.text.strip()
 
 
-def test_seed_file_is_the_shared_article_byte_for_byte():
+def test_seed_file_is_the_shared_article_byte_for_byte() -> None:
     shared = KNOWLEDGE.parent.parent / "shared" / "article" / f"{SEED_ID}.txt"
     if not shared.exists():
         pytest.skip("shared article not beside this checkout")
     assert (KNOWLEDGE / f"{SEED_ID}.txt").read_bytes() == shared.read_bytes()
 
 
-def test_dateline_moves_to_metadata_and_footer_is_not_a_fact(seed):
+def test_dateline_moves_to_metadata_and_footer_is_not_a_fact(seed: Knowledge) -> None:
     article = seed.articles[SEED_ID]
     assert article.dateline == "TOKYO (Kyodo)"
     assert article.attribution == "AloJapan.com"
@@ -44,7 +45,7 @@ def test_dateline_moves_to_metadata_and_footer_is_not_a_fact(seed):
     assert article.url == ""
 
 
-def test_ids_are_stable_and_readable(seed):
+def test_ids_are_stable_and_readable(seed: Knowledge) -> None:
     ids = [fact.id for fact in seed.facts_of(SEED_ID)]
     assert ids[0] == f"{SEED_ID}:p1.s1"
     assert ids[2] == f"{SEED_ID}:p3.s1"
@@ -53,7 +54,7 @@ def test_ids_are_stable_and_readable(seed):
     assert [f.id for f in again.facts_of(SEED_ID)] == ids
 
 
-def test_second_article_with_abbreviations(two_articles: Path, seed):
+def test_second_article_with_abbreviations(two_articles: Path, seed: Knowledge) -> None:
     knowledge = load_knowledge(two_articles)
     assert set(knowledge.articles) == {SEED_ID, "port-strike"}
     # Adding an article leaves the seed's facts and ids untouched.
@@ -78,7 +79,7 @@ def test_second_article_with_abbreviations(two_articles: Path, seed):
         assert raw[fact.start : fact.end] == fact.text
 
 
-def test_article_without_metadata_is_titled_from_file_name(tmp_path: Path):
+def test_article_without_metadata_is_titled_from_file_name(tmp_path: Path) -> None:
     (tmp_path / "harbor-reopens.txt").write_text("The harbor reopened on Monday. Ships returned.\n", encoding="utf-8")
     knowledge = load_knowledge(tmp_path)
     article = knowledge.articles["harbor-reopens"]
@@ -87,13 +88,13 @@ def test_article_without_metadata_is_titled_from_file_name(tmp_path: Path):
     assert [f.text for f in knowledge.facts] == ["The harbor reopened on Monday.", "Ships returned."]
 
 
-def test_normalized_form_folds_quotes_case_and_possessives(seed):
+def test_normalized_form_folds_quotes_case_and_possessives(seed: Knowledge) -> None:
     fact = seed.facts_of(SEED_ID)[3]
     assert "north korea nuclear" in fact.norm
     assert "\u2019" not in fact.norm
 
 
-def test_parse_article_keeps_quotes_inside_sentence():
+def test_parse_article_keeps_quotes_inside_sentence() -> None:
     raw = 'He said, "We will go to Washington." Then he left for the U.S. on Jan. 5.'
     _, facts = parse_article("a", raw)
     assert [f.text for f in facts] == ['He said, "We will go to Washington."', "Then he left for the U.S. on Jan. 5."]
@@ -137,18 +138,18 @@ def test_parse_article_keeps_quotes_inside_sentence():
         ),
     ],
 )
-def test_broken_knowledge_names_the_problem(tmp_path: Path, setup, message):
+def test_broken_knowledge_names_the_problem(tmp_path: Path, setup: Callable[[Path], object], message: str) -> None:
     setup(tmp_path)
     with pytest.raises(KnowledgeError, match=message):
         load_knowledge(tmp_path)
 
 
-def test_missing_folder(tmp_path: Path):
+def test_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeError, match="does not exist"):
         load_knowledge(tmp_path / "nope")
 
 
-def test_a_huge_file_is_refused_by_size(tmp_path: Path):
+def test_a_huge_file_is_refused_by_size(tmp_path: Path) -> None:
     with (tmp_path / "dump.txt").open("wb") as out:
         out.truncate(50_000_000)
     with pytest.raises(KnowledgeError, match=r"dump\.txt: file is 50,000,000 bytes"):

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.engine import lexicon, text
@@ -24,7 +26,7 @@ def top_id(matcher: Matcher, question: str) -> str:
         ("When were diplomatic ties normalized?", "p8.s1"),
     ],
 )
-def test_answers_plain_questions(matcher, question, fact):
+def test_answers_plain_questions(matcher: Matcher, question: str, fact: str) -> None:
     assert top_id(matcher, question) == f"{SEED_ID}:{fact}"
 
 
@@ -37,7 +39,7 @@ def test_answers_plain_questions(matcher, question, fact):
         ("teritorial disputs", "p3.s1"),
     ],
 )
-def test_tolerates_typos(matcher, question, fact):
+def test_tolerates_typos(matcher: Matcher, question: str, fact: str) -> None:
     assert top_id(matcher, question) == f"{SEED_ID}:{fact}"
 
 
@@ -52,11 +54,11 @@ def test_tolerates_typos(matcher, question, fact):
         ("Did the G7 invite Lee?", "p7.s1"),  # invite ~ guest
     ],
 )
-def test_uses_the_alias_table(matcher, question, fact):
+def test_uses_the_alias_table(matcher: Matcher, question: str, fact: str) -> None:
     assert top_id(matcher, question) == f"{SEED_ID}:{fact}"
 
 
-def test_alias_is_needed_for_the_acronym(seed):
+def test_alias_is_needed_for_the_acronym(seed: Knowledge) -> None:
     without = Matcher(seed.model_copy(update={"aliases": ()}))
     assert not without.answer("What happened at the G7?").answered
 
@@ -71,14 +73,14 @@ def test_alias_is_needed_for_the_acronym(seed):
         "What is the price of bitcoin in euros?",
     ],
 )
-def test_abstains_when_the_article_does_not_say(matcher, question):
+def test_abstains_when_the_article_does_not_say(matcher: Matcher, question: str) -> None:
     answer = matcher.answer(question)
     assert answer.kind == "abstain"
     assert answer.facts == []
     assert len(answer.suggestions) <= 3
 
 
-def test_abstention_offers_close_suggestions(matcher):
+def test_abstention_offers_close_suggestions(matcher: Matcher) -> None:
     answer = matcher.answer("How many missiles did North Korea launch?")
     assert answer.kind == "abstain"
     assert 1 <= len(answer.suggestions) <= 3
@@ -88,25 +90,25 @@ def test_abstention_offers_close_suggestions(matcher):
 @pytest.mark.parametrize(
     ("question", "kind"), [("hi", "greeting"), ("Good morning!", "greeting"), ("help", "help"), ("  ", "empty")]
 )
-def test_small_talk_gets_an_introduction_not_a_fact(matcher, question, kind):
+def test_small_talk_gets_an_introduction_not_a_fact(matcher: Matcher, question: str, kind: str) -> None:
     answer = matcher.answer(question)
     assert answer.kind == kind
     assert answer.facts == []
 
 
-def test_several_facts_answer_together(matcher):
+def test_several_facts_answer_together(matcher: Matcher) -> None:
     answer = matcher.answer("Ishiba and Lee")
     assert answer.answered
     assert 2 <= len(answer.facts) <= 3
     assert len({item.fact.id for item in answer.facts}) == len(answer.facts)
 
 
-def test_rare_words_outweigh_common_ones(matcher):
+def test_rare_words_outweigh_common_ones(matcher: Matcher) -> None:
     # "Kishida" is rare and only in p9; "Japanese Prime Minister" is everywhere.
     assert top_id(matcher, "Japanese Prime Minister Kishida") == f"{SEED_ID}:p9.s1"
 
 
-def test_confidence_is_a_probability_and_deterministic(matcher):
+def test_confidence_is_a_probability_and_deterministic(matcher: Matcher) -> None:
     first = matcher.answer("Who visited South Korea under Yoon?")
     second = matcher.answer("Who visited South Korea under Yoon?")
     assert 0.0 <= first.confidence <= 1.0
@@ -123,11 +125,11 @@ def test_confidence_is_a_probability_and_deterministic(matcher):
         ("is lee coming".split(), None),
     ],
 )
-def test_question_type(words, expected):
+def test_question_type(words: list[str], expected: str | None) -> None:
     assert question_type(words) == expected
 
 
-def test_each_fact_cites_its_own_article(two_articles):
+def test_each_fact_cites_its_own_article(two_articles: Path) -> None:
     knowledge = load_knowledge(two_articles)
     matcher = Matcher(knowledge)
     strike = matcher.answer("How much will the deal raise wages?")
@@ -148,12 +150,12 @@ def test_each_fact_cites_its_own_article(two_articles):
         "How old is Lee Jae Myung?",  # and no fact gives an age
     ],
 )
-def test_abstains_when_the_ask_is_a_word_no_fact_uses(matcher, question):
+def test_abstains_when_the_ask_is_a_word_no_fact_uses(matcher: Matcher, question: str) -> None:
     # The names find the right facts, but none of them says anything about the ask.
     assert not matcher.answer(question).answered
 
 
-def test_a_role_question_is_answered_by_the_title(matcher):
+def test_a_role_question_is_answered_by_the_title(matcher: Matcher) -> None:
     assert top_id(matcher, "What is Cho Hyun's job?") == f"{SEED_ID}:p10.s1"
 
 
@@ -171,7 +173,7 @@ def harbor() -> Matcher:
     return Matcher(Knowledge(articles={article.id: article}, facts=tuple(facts), aliases=()))
 
 
-def test_a_sentence_that_refers_back_holds_some_of_the_sentence_before(harbor):
+def test_a_sentence_that_refers_back_holds_some_of_the_sentence_before(harbor: Matcher) -> None:
     query = harbor.analyse("Who donated the Harbor Museum's ship models?")
     ranked = harbor.rank(query)
     assert harbor.facts[ranked[0].fact_index].id == "harbor:p1.s2"
@@ -185,14 +187,14 @@ def test_a_sentence_that_refers_back_holds_some_of_the_sentence_before(harbor):
     assert row.strengths[0] == 0.0
 
 
-def test_a_common_word_is_not_taken_for_a_typo(harbor):
+def test_a_common_word_is_not_taken_for_a_typo(harbor: Matcher) -> None:
     terms = {term.surface: term.options for term in harbor.analyse("When did the parliament move to Hollywood?").terms}
     assert terms["hollywood"] == {}
     assert not harbor.answer("When did the parliament move to Hollywood?").answered
     assert top_id(harbor, "When did the parliament move to Holyrod?") == "harbor:p2.s3"
 
 
-def test_a_name_the_knowledge_lacks_lowers_confidence(harbor):
+def test_a_name_the_knowledge_lacks_lowers_confidence(harbor: Matcher) -> None:
     right = harbor.answer("When did the Scottish Parliament pass the fisheries bill?")
     swapped = harbor.answer("When did the Spanish Parliament pass the fisheries bill?")
     assert right.answered
@@ -208,13 +210,13 @@ def test_a_name_the_knowledge_lacks_lowers_confidence(harbor):
         ("more", "less"),
     ],
 )
-def test_opposites_by_prefix_and_by_list(word, opposite):
+def test_opposites_by_prefix_and_by_list(word: str, opposite: str) -> None:
     assert opposite in lexicon.opposites(word)
     assert word in lexicon.opposites(opposite)
     assert "side" not in lexicon.opposites("inside")  # too short to be a prefixed word
 
 
-def test_a_negation_on_one_side_only_lowers_confidence(harbor):
+def test_a_negation_on_one_side_only_lowers_confidence(harbor: Matcher) -> None:
     plain = harbor.answer("When did the Scottish Parliament pass the fisheries bill?")
     negated = harbor.answer("When did the Scottish Parliament not pass the fisheries bill?")
     assert negated.confidence < plain.confidence - 0.25
@@ -228,29 +230,29 @@ def test_a_negation_on_one_side_only_lowers_confidence(harbor):
         "How did Iwaya react to the visit?",
     ],
 )
-def test_abstains_when_no_fact_reports_what_they_said(matcher, question):
+def test_abstains_when_no_fact_reports_what_they_said(matcher: Matcher, question: str) -> None:
     assert not matcher.answer(question).answered
 
 
-def test_answers_what_the_speaker_of_a_fact_said(matcher):
+def test_answers_what_the_speaker_of_a_fact_said(matcher: Matcher) -> None:
     answer = matcher.answer("What did diplomatic sources say about Lee?")
     assert answer.answered
     assert answer.facts[0].fact.id == f"{SEED_ID}:p2.s1"
 
 
-def test_a_rare_inflected_word_is_the_ask_not_a_name(matcher):
+def test_a_rare_inflected_word_is_the_ask_not_a_name(matcher: Matcher) -> None:
     query = matcher.analyse("Is Ishiba resigning?")
     names = {term.surface: term.name for term in query.terms}
     assert names == {"ishiba": True, "resigning": False}
 
 
-def test_a_rare_word_in_lower_case_is_the_ask_when_names_are_capitalized(matcher):
+def test_a_rare_word_in_lower_case_is_the_ask_when_names_are_capitalized(matcher: Matcher) -> None:
     # "stabilize" is rare enough to pass for a name, but the writer capitalizes names.
     answer = matcher.answer("What do Ishiba and Lee hope to stabilize?")
     assert answer.answered
     assert answer.facts[0].fact.id == f"{SEED_ID}:p3.s1"
 
 
-def test_chat_spellings_of_question_words_are_read(matcher):
+def test_chat_spellings_of_question_words_are_read(matcher: Matcher) -> None:
     assert question_type([token.word for token in text.tokens("wen did kishida go to seoul")]) == "time"
     assert top_id(matcher, "y are ties strained") == f"{SEED_ID}:p3.s1"

@@ -4,10 +4,12 @@ import io
 
 from bot.chat import run_chat
 from bot.engine.conversation import Conversations
+from bot.engine.knowledge import Knowledge
+from bot.engine.matcher import Matcher
 from bot.render import NOT_IN_ARTICLE, render_text
 
 
-def test_answer_quotes_the_original_text_with_numbered_citations(seed, matcher):
+def test_answer_quotes_the_original_text_with_numbered_citations(seed: Knowledge, matcher: Matcher) -> None:
     answer = matcher.answer("Ishiba and Lee")
     text = render_text(answer, seed)
     assert len(answer.facts) >= 2
@@ -19,14 +21,14 @@ def test_answer_quotes_the_original_text_with_numbered_citations(seed, matcher):
     assert text.count("Kyodo") == 1
 
 
-def test_abstention_says_so_and_lists_suggestions(seed, matcher):
+def test_abstention_says_so_and_lists_suggestions(seed: Knowledge, matcher: Matcher) -> None:
     answer = matcher.answer("How many missiles did North Korea launch?")
     text = render_text(answer, seed)
     assert text.startswith(NOT_IN_ARTICLE)
     assert "Did you mean:" in text
 
 
-def test_colour_only_wraps_the_same_words(seed, matcher):
+def test_colour_only_wraps_the_same_words(seed: Knowledge, matcher: Matcher) -> None:
     answer = matcher.answer("Will Lee meet Donald Trump?")
     plain = render_text(answer, seed)
     coloured = render_text(answer, seed, color=True)
@@ -34,7 +36,7 @@ def test_colour_only_wraps_the_same_words(seed, matcher):
     assert plain == __import__("re").sub(r"\x1b\[[0-9;]*m", "", coloured)
 
 
-def test_chat_ends_on_quit(seed, matcher):
+def test_chat_ends_on_quit(seed: Knowledge, matcher: Matcher) -> None:
     out = io.StringIO()
     assert (
         run_chat(seed, Conversations(matcher), stdin=io.StringIO("who is cho hyun\nquit\nWho is Yoon?\n"), stdout=out)

@@ -50,9 +50,11 @@ class BotProcess:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def alive(self) -> None:
+    def alive(self) -> bool:
+        """True while the bot runs; raises with its output once it has exited."""
         if self.process.poll() is not None:
             raise AssertionError(f"bot exited with {self.process.returncode}:\n{self.output()}")
+        return True
 
     def stop(self) -> int:
         if self.process.poll() is None:
@@ -68,7 +70,10 @@ class BotProcess:
 
 def callback_for(fake: FakeDiscord, payload: dict[str, Any]) -> Request:
     path = f"/interactions/{payload['id']}/{payload['token']}/callback"
-    return wait_for(lambda: next((r for r in fake.sent("POST") if r.path == path), None), what=f"a reply to {path}")
+    found: Request = wait_for(
+        lambda: next((r for r in fake.sent("POST") if r.path == path), None), what=f"a reply to {path}"
+    )
+    return found
 
 
 def ask(fake: FakeDiscord, question: str, who: dict[str, Any]) -> Request:
