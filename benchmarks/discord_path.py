@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bot.evaluation.metrics import percentile
 from tests.support.fake_discord import FakeDiscord, Request, user
 from tests.support.process import BotProcess, wait_for
 
@@ -92,12 +93,11 @@ def measure(interactions: int, in_flight: int) -> dict[str, Any]:
         start_rss, start_cpu, started = rss_mb(bot.process.pid), cpu_seconds(bot.process.pid), time.monotonic()
         latencies, errors = fake.run(_drive(fake, interactions, in_flight))
         end_rss, end_cpu, ended = rss_mb(bot.process.pid), cpu_seconds(bot.process.pid), time.monotonic()
-        ordered = sorted(latencies) or [0.0]
         return {
             "interactions": interactions,
             "in_flight": in_flight,
-            "p50_ms": ordered[len(ordered) // 2],
-            "p99_ms": ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))],
+            "p50_ms": percentile(latencies, 0.5),
+            "p99_ms": percentile(latencies, 0.99),
             "errors": errors,
             "rss_start_mb": start_rss,
             "rss_end_mb": end_rss,

@@ -33,6 +33,7 @@ from rapidfuzz import fuzz, process
 from bot.engine.knowledge import Article, Fact, Knowledge, load_knowledge, parse_article
 from bot.engine.matcher import Matcher
 from bot.evaluation.harness import read_records
+from bot.evaluation.metrics import overlaps, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 SQUAD = ROOT.parent / "shared" / "eval" / "squad2-dev.jsonl"
@@ -44,11 +45,6 @@ SEED_QUESTIONS = [
     "What is the capital of France?",
     "teritorial disputs",
 ]
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def timed(function: Callable[[str], Any], queries: list[str], rounds: int = 1) -> dict[str, float]:
@@ -144,7 +140,7 @@ def bench_size(
         if answer.candidates:
             top = answer.candidates[0].fact
             base = top.article_id.split("-copy")[0]
-            right += base == article_id and any(top.start < end and start < top.end for start, end in spans)
+            right += base == article_id and any(overlaps((top.start, top.end), span) for span in spans)
     del np
     return {
         "facts": len(facts),

@@ -155,16 +155,16 @@ def read_entry(entry: Path) -> FactIndex:
         raise ValueError("inconsistent arrays")
     ends = np.cumsum(lengths)
     starts = ends - lengths
-    index = FactIndex.assembled(
-        knowledge,
-        Phrases.from_groups(aliases),
+    index = FactIndex(
+        knowledge=knowledge,
+        phrases=Phrases.from_groups(aliases),
         match_texts=document["match_texts"],
         types=types,
         context=context,
         postings={term: postings[s:e] for term, s, e in zip(terms, starts.tolist(), ends.tolist(), strict=True)},
         words=set(document["words"]),
+        lexicon={word: (lemma, float(zipf)) for word, (lemma, zipf) in document["lexicon"].items()},
     )
-    index.lexicon = {word: (lemma, float(zipf)) for word, (lemma, zipf) in document["lexicon"].items()}
     return index
 
 

@@ -230,14 +230,22 @@ class FactIndex:
     match_texts: list[str]
     types: np.ndarray
     postings: dict[str, np.ndarray]
-    vocabulary: list[str]
-    by_length: dict[int, list[str]]
     # The knowledge's words, and (filled when cached) the (lemma, zipf) table of those and
     # of common English words, preloaded on a warm start.
     words: set[str]
     # For each fact, the share of the previous fact's terms it holds too (see context_shares).
     context: np.ndarray
     lexicon: dict[str, tuple[str, float]] = field(default_factory=dict)
+    # The indexed words (not alias concepts), sorted, and grouped by length for typo look-ups.
+    vocabulary: list[str] = field(init=False)
+    by_length: dict[int, list[str]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.vocabulary = sorted(term for term in self.postings if not term.startswith("~"))
+        by_length: dict[int, list[str]] = defaultdict(list)
+        for word in self.vocabulary:
+            by_length[len(word)].append(word)
+        self.by_length = dict(by_length)
 
     @property
     def facts(self) -> list[Fact]:
@@ -286,41 +294,12 @@ class FactIndex:
         for number, (_, indexed, _, _) in enumerate(rows):
             for term in indexed:
                 postings[term].append(number)
-        return cls.assembled(
-            knowledge,
-            phrases,
+        return cls(
+            knowledge=knowledge,
+            phrases=phrases,
             match_texts=[text for text, _, _, _ in rows],
             types=np.array([mask for _, _, mask, _ in rows], dtype=np.uint8),
             context=context_shares(knowledge.facts, [refers for _, _, _, refers in rows]),
             postings={term: np.array(numbers, dtype=np.int32) for term, numbers in postings.items()},
-            words=words,
-        )
-
-    @classmethod
-    def assembled(
-        cls,
-        knowledge: Knowledge,
-        phrases: Phrases,
-        *,
-        match_texts: list[str],
-        types: np.ndarray,
-        context: np.ndarray,
-        postings: dict[str, np.ndarray],
-        words: set[str],
-    ) -> FactIndex:
-        """An index from its parts (built now, or read from the cache)."""
-        vocabulary = sorted(term for term in postings if not term.startswith("~"))
-        by_length: dict[int, list[str]] = defaultdict(list)
-        for word in vocabulary:
-            by_length[len(word)].append(word)
-        return cls(
-            knowledge=knowledge,
-            phrases=phrases,
-            match_texts=match_texts,
-            types=types,
-            context=context,
-            postings=postings,
-            vocabulary=vocabulary,
-            by_length=dict(by_length),
             words=words,
         )
