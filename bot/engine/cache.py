@@ -38,7 +38,7 @@ from bot.engine.knowledge import (
 log = logging.getLogger(__name__)
 
 # Bump when what an entry holds, or what the index code puts in it, changes.
-FORMAT = 4
+FORMAT = 5
 # Entries kept: the knowledge folders used most recently, and at most this many bytes.
 KEEP = 4
 MAX_BYTES = 2 * 1024**3
@@ -110,6 +110,8 @@ def write_entry(cache_dir: Path, name: str, index: FactIndex) -> None:
             "articles": [[getattr(article, f) for f in _ARTICLE_FIELDS] for article in knowledge.articles.values()],
             "facts": {f: [getattr(fact, f) for fact in facts] for f in _FACT_FIELDS},
             "aliases": [[list(group.phrases), group.related] for group in knowledge.aliases],
+            # Alias phrases as lemmas: rebuilding them would load the lemmatizer.
+            "phrases": [[list(key), concepts] for key, concepts in index.phrases.concepts.items()],
             "match_texts": index.match_texts,
             "terms": terms,
             "words": sorted(index.words),
@@ -157,7 +159,12 @@ def read_entry(entry: Path) -> FactIndex:
     starts = ends - lengths
     index = FactIndex(
         knowledge=knowledge,
-        phrases=Phrases.from_groups(aliases),
+        phrases=Phrases.from_concepts(
+            {
+                tuple(key): [(concept, float(strength)) for concept, strength in found]
+                for key, found in document["phrases"]
+            }
+        ),
         match_texts=document["match_texts"],
         types=types,
         context=context,

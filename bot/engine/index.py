@@ -124,10 +124,14 @@ class Phrases:
                 key = tuple(textmod.phrase_terms(textmod.tokens(phrase)))
                 if key:
                     concepts[key].append((f"~{number}", strength))
+        return cls.from_concepts(dict(concepts))
+
+    @classmethod
+    def from_concepts(cls, concepts: dict[tuple[str, ...], list[tuple[str, float]]]) -> Phrases:
         starts: dict[str, int] = {}
         for key in concepts:
             starts[key[0]] = max(starts.get(key[0], 0), len(key))
-        return cls(dict(concepts), starts)
+        return cls(concepts, starts)
 
     def found_in(self, terms: list[str]) -> set[str]:
         """Every concept whose phrase occurs in ``terms`` (overlaps included)."""
