@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,19 @@ def discord_bot(seed: Knowledge, tmp_path_factory: pytest.TempPathFactory):  # t
 
     settings = load_settings(database_path=tmp_path_factory.mktemp("bot") / "db.sqlite3")
     return QABot(settings, FactIndex.build(seed))
+
+
+@pytest.fixture(autouse=True)
+def discord_requests_follow_the_spec(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that talks to the fake Discord fails when a request it caused breaks the spec."""
+    if "fake" not in request.fixturenames:
+        yield
+        return
+    server = request.getfixturevalue("fake")
+    before = len(server.violations)
+    yield
+    refused = server.violations[before:]
+    assert not refused, "Discord would refuse:\n" + "\n".join(refused)
 
 
 @pytest.fixture(scope="module")

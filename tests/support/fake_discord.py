@@ -1,6 +1,8 @@
 """A local fake of Discord's REST API and gateway, for end-to-end tests of the real bot.
 
-It runs an aiohttp app on 127.0.0.1 in a background thread. The bot process is pointed
+It runs an aiohttp app on 127.0.0.1 in a background thread. Every request body is
+checked against Discord's OpenAPI spec (``tests.support.discord_spec``); one Discord
+would refuse is answered with a 400 and kept in ``violations``. The bot process is pointed
 at it with ``QABOT_DISCORD_API_BASE`` and ``QABOT_DISCORD_GATEWAY_URL``. Tests dispatch
 gateway events (interactions, messages) and read what the bot sent back over REST.
 """
@@ -17,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from aiohttp import WSMsgType, web
+
+from tests.support.discord_spec import problems
 
 APP_ID = "900000000000000001"
 BOT_ID = APP_ID
@@ -62,6 +66,8 @@ class Request:
 class FakeDiscord:
     def __init__(self) -> None:
         self.requests: list[Request] = []
+        # Requests Discord would refuse (checked against its OpenAPI spec), as one line each.
+        self.violations: list[str] = []
         self.sockets: list[web.WebSocketResponse] = []
         self.identifies = 0
         self.invalid_sessions: set[str] = set()
@@ -169,8 +175,11 @@ class FakeDiscord:
             except ValueError:
                 body = {"raw": raw.decode("utf-8", "replace")}
         recorded = Request(request.method, path, dict(request.query), body)
+        refused = problems(request.method, path, body)
         with self._lock:
             self.requests.append(recorded)
+            if refused:
+                self.violations.append(f"{request.method} {path}: {'; '.join(refused)}")
         if self.on_request is not None:
             self.on_request(recorded)
         if self.fault is not None:
@@ -178,6 +187,9 @@ class FakeDiscord:
             if injected is not None:
                 status, payload, headers = injected
                 return self._json(payload, status, headers)
+        if refused:
+            # As Discord answers a body it refuses.
+            return self._json({"message": "Invalid Form Body", "code": 50035, "errors": refused}, 400)
         method = request.method
         parts = path.strip("/").split("/")
         if method == "GET" and path == "/users/@me":
