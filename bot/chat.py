@@ -8,6 +8,7 @@ from typing import TextIO
 
 from bot.engine.conversation import Conversations
 from bot.engine.knowledge import Knowledge
+from bot.engine.text import printable
 from bot.render import introduction, render_text
 
 _PROMPT = "you> "
@@ -43,7 +44,7 @@ def run_chat(
             if not question:
                 continue
             if not interactive:
-                stdout.write(f"{_PROMPT}{question}\n")
+                stdout.write(f"{_PROMPT}{printable(question)}\n")
             answer = conversation.answer("terminal", question)
             stdout.write("bot> " + render_text(answer, knowledge, color=color) + "\n\n")
             stdout.flush()

@@ -7,16 +7,21 @@ Configuration and knowledge problems end with one line on standard error and exi
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from bot import wiring
 from bot.engine.knowledge import KnowledgeError
+from bot.engine.text import printable
 from bot.settings import Settings, SettingsError, load_settings
 
 EXIT_CONFIG = 2
+EXIT_FAILURE = 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -99,10 +104,10 @@ def cmd_facts(args: argparse.Namespace) -> int:
     for article in knowledge.articles.values():
         if args.article and article.id != args.article:
             continue
-        print(f"# {article.id}: {article.citation()}")
+        print(printable(f"# {article.id}: {article.citation()}"))
         for fact in knowledge.facts_of(article.id):
             kind = " (caption)" if fact.kind == "caption" else ""
-            print(f"{fact.id}{kind} [{fact.start}:{fact.end}] {fact.text}")
+            print(printable(f"{fact.id}{kind} [{fact.start}:{fact.end}] {fact.text}"))
         print()
     return 0
 
@@ -149,7 +154,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"discord token: {'set' if settings.discord_token else 'not set'}")
     for article in knowledge.articles.values():
         count = len(knowledge.facts_of(article.id))
-        print(f"article {article.id}: {count} facts, {article.citation()}")
+        print(printable(f"article {article.id}: {count} facts, {article.citation()}"))
     counts = f"{len(knowledge.articles)} articles, {len(knowledge.facts)} facts, {len(knowledge.aliases)} alias groups"
     print(f"knowledge: ok ({counts})")
     return 0
@@ -171,15 +176,16 @@ def _discord(args: argparse.Namespace, *, sync_only: bool) -> int:
 
     import discord
 
-    from bot.discord_app.bot import run_bot
+    from bot.discord_app.bot import RunError, run_bot
 
     discord.utils.setup_logging(level=logging.INFO)
     try:
         asyncio.run(run_bot(settings, index, sync_only=sync_only))
-    except discord.LoginFailure:
-        raise SettingsError("QABOT_DISCORD_TOKEN was refused by Discord; check or reset the token") from None
-    except discord.PrivilegedIntentsRequired:
-        raise SettingsError("Discord refused the requested intents") from None
+    except RunError as exc:
+        if exc.config:
+            raise SettingsError(str(exc)) from None
+        _error(str(exc))
+        return EXIT_FAILURE
     return 0
 
 
@@ -202,15 +208,48 @@ _COMMANDS = {
 }
 
 
+def _text_streams() -> None:
+    """Read standard input as UTF-8, invalid bytes replaced, and write only valid UTF-8,
+    whatever the locale says."""
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(encoding="utf-8", errors="replace")
+
+
+def _drop_stdout() -> None:
+    """Send what is left of standard output nowhere, so that the interpreter's last flush
+    does not fail again on an output that cannot be written."""
+    with contextlib.suppress(OSError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+
+
+def _error(message: str) -> None:
+    if sys.stderr is not None:
+        print(f"error: {printable(message)}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = _COMMANDS[args.command or "chat"]
+    if sys.stdout is None:
+        _error("standard output is closed; run the command with its output going somewhere")
+        return EXIT_FAILURE
+    _text_streams()
     try:
-        return command(args)
+        code = command(args)
+        sys.stdout.flush()
+        return code
     except (KnowledgeError, SettingsError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _error(str(exc))
         return EXIT_CONFIG
     except BrokenPipeError:
+        _drop_stdout()
         return 0
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:  # writing the output failed: a full disk, a closed descriptor
+        _drop_stdout()
+        _error(f"cannot write the output ({exc.strerror or exc})")
+        return EXIT_FAILURE

@@ -2,19 +2,22 @@
 
 Quotes are always the fact's original text (its span in the article), numbered, with a
 source line per cited article. Colour is optional and only ever ANSI styling around the
-same text, so a pipe gets exactly the same words.
+same text, so a pipe gets exactly the same words. Text from articles and users passes
+through :func:`printable` first, so it can never carry terminal escape sequences.
 """
 
 from __future__ import annotations
 
 from bot.engine.answer import Answer
 from bot.engine.knowledge import Knowledge
+from bot.engine.text import printable
 
 _STYLES = {"quote": "1", "cite": "36", "dim": "2", "warn": "33"}
 NOT_IN_ARTICLE = "The article does not say."
 
 
 def _style(text: str, name: str, color: bool) -> str:
+    text = printable(text)
     return f"\x1b[{_STYLES[name]}m{text}\x1b[0m" if color else text
 
 
@@ -22,7 +25,7 @@ def introduction(knowledge: Knowledge) -> str:
     """What the bot knows and how to ask, for greetings and help."""
     titles = [article.title for article in knowledge.articles.values()]
     listed = "; ".join(titles[:5]) + (f"; and {len(titles) - 5} more" if len(titles) > 5 else "")
-    return (
+    return printable(
         f"Hi! I answer questions about {listed} ({len(knowledge.facts)} facts). "
         "Ask in your own words, for example who, what, when or where, and I quote the "
         "sentences that answer, with their source. When the article does not say, I tell you."
@@ -39,7 +42,7 @@ def render_text(answer: Answer, knowledge: Knowledge, *, color: bool = False) ->
         lines = [_style(NOT_IN_ARTICLE, "warn", color)]
         if answer.suggestions:
             lines.append("Did you mean:")
-            lines += [f"  - {suggestion}" for suggestion in answer.suggestions]
+            lines += [f"  - {printable(suggestion)}" for suggestion in answer.suggestions]
         return "\n".join(lines)
     lines = []
     cited: dict[str, list[tuple[int, str]]] = {}

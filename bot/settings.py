@@ -8,11 +8,16 @@ the variable, so surfaces can exit with code 2 and no traceback.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_FILE = Path(".env")
+# A settings file is a few lines; a larger one is a mistake.
+_MAX_ENV_BYTES = 1_000_000
 
 
 class SettingsError(Exception):
@@ -80,6 +85,14 @@ class Settings(BaseSettings):
     # Votes and stored questions older than this many days are deleted; 0 keeps them.
     retention_days: float = Field(default=90, ge=0)
 
+    @field_validator("discord_token")
+    @classmethod
+    def _one_token(cls, value: SecretStr | None) -> SecretStr | None:
+        # A token pasted with a line break or a space would be sent as a broken header.
+        if value is not None and any(char.isspace() for char in value.get_secret_value().strip()):
+            raise ValueError("contains a line break or space; paste the token alone, on one line")
+        return value
+
     @field_validator("shard_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
@@ -96,10 +109,33 @@ class Settings(BaseSettings):
         return self
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read the settings; raise :class:`SettingsError` naming the bad variable."""
+def _env_file(path: Path = ENV_FILE) -> Path | None:
+    """``path`` when it is a readable UTF-8 text file; None when there is none. Anything
+    else (a FIFO that would hang the read, another encoding) is a SettingsError."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise SettingsError(f"{path.resolve()}: cannot be read ({exc.strerror})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise SettingsError(f"{path.resolve()}: not a regular file; .env must be a text file")
+    if info.st_size > _MAX_ENV_BYTES:
+        raise SettingsError(f"{path.resolve()}: {info.st_size:,} bytes is too large for a settings file")
+    try:
+        path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise SettingsError(f"{path.resolve()}: cannot be read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f"{path.resolve()}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    return path
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; raise :class:`SettingsError` naming the bad variable or file."""
+    env_file = _env_file()
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[arg-type, call-arg]
     except ValidationError as exc:
         problems = []
         for error in exc.errors():

@@ -15,6 +15,7 @@ import json
 import logging
 import signal
 
+import aiohttp
 import discord
 import yarl
 from discord.ext import commands
@@ -30,6 +31,52 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 EXTENSIONS = ("bot.discord_app.cogs.qa",)
+
+# Gateway close codes that no retry can fix, and what to do about each.
+_FATAL_CLOSES = {
+    4004: ("Discord refused QABOT_DISCORD_TOKEN (authentication failed); check or reset the token", True),
+    4010: ("Discord refused the shard; check QABOT_SHARD_COUNT and QABOT_SHARD_IDS", True),
+    4011: ("Discord requires sharding for this bot; set QABOT_SHARD_COUNT", True),
+    4012: ("Discord refused the gateway version; upgrade discord.py", False),
+    4013: ("Discord refused the requested intents as invalid", True),
+    4014: (
+        "Discord refused the requested intents; enable them for the bot in the developer portal",
+        True,
+    ),
+}
+
+
+class RunError(Exception):
+    """The bot cannot run; the message says what to do. ``config`` when the settings (or
+    the bot's set-up on Discord) are at fault rather than the network."""
+
+    def __init__(self, message: str, *, config: bool) -> None:
+        super().__init__(message)
+        self.config = config
+
+
+def run_error(error: BaseException, settings: Settings) -> RunError | None:
+    """What a failure to start or keep running means for the user, or None when unknown."""
+    if isinstance(error, discord.LoginFailure):
+        return RunError("QABOT_DISCORD_TOKEN was refused by Discord; check or reset the token", config=True)
+    if isinstance(error, discord.PrivilegedIntentsRequired):
+        return RunError(_FATAL_CLOSES[4014][0], config=True)
+    if isinstance(error, discord.ConnectionClosed):
+        message, config = _FATAL_CLOSES.get(
+            error.code, (f"Discord closed the gateway connection with code {error.code}", False)
+        )
+        return RunError(message, config=config)
+    if isinstance(error, discord.HTTPException):
+        return RunError(f"Discord answered HTTP {error.status} while starting; try again later", config=False)
+    if isinstance(error, aiohttp.ClientError | OSError | asyncio.TimeoutError):
+        where = settings.discord_api_base or "discord.com"
+        reason = str(error) or type(error).__name__
+        return RunError(
+            f"cannot reach Discord at {where} ({reason}); check the network, or QABOT_DISCORD_API_BASE", config=False
+        )
+    return None
+
+
 _SYNC_HASH_KEY = "command_sync_hash"
 
 
@@ -172,6 +219,17 @@ async def run_bot(settings: Settings, index: FactIndex, *, sync_only: bool = Fal
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopping.set)
     loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(bot.reload_knowledge()))
+    try:
+        await _run(bot, settings, stopping, sync_only=sync_only)
+    except Exception as error:
+        found = run_error(error, settings)
+        if found is None:
+            raise
+        raise found from None
+
+
+async def _run(bot: QABot, settings: Settings, stopping: asyncio.Event, *, sync_only: bool) -> None:
+    assert settings.discord_token is not None
     async with bot:
         if sync_only:
             await bot.login(settings.discord_token.get_secret_value())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -111,7 +112,24 @@ _DATELINE = re.compile(
     r"^(?P<dateline>[A-Z][A-Z.'\- ]{1,40}(?:,\s*[A-Z][\w. ]{1,40})?(?:\s*\([^()\n]{1,40}\))?)"
     r"\s*(?:—|–|--?)\s+"
 )
-_SENTENCE_END = (".", "!", "?", '"', "\u201d", "'", "\u2019", ")")
+_SENTENCE_END = (
+    ".",
+    "!",
+    "?",
+    '"',
+    "\u201d",
+    "'",
+    "\u2019",
+    ")",
+    "\u3002",
+    "\uff01",
+    "\uff1f",
+    "\u300d",
+    "\u300f",
+    "\uff09",
+)
+# An outlet or site line is short ("AloJapan.com", "Reuters").
+_ATTRIBUTION_CHARS = 60
 
 
 def _paragraphs(raw: str) -> Iterator[tuple[int, int]]:
@@ -146,7 +164,19 @@ def _sentences(raw: str, start: int, end: int) -> list[tuple[int, int]]:
 def _is_attribution(line: str) -> bool:
     """A last paragraph that only names a site or outlet ("AloJapan.com")."""
     words = line.split()
-    return "\n" not in line and 0 < len(words) <= 5 and not line.endswith(_SENTENCE_END)
+    return (
+        "\n" not in line
+        and 0 < len(words) <= 5
+        and len(line) <= _ATTRIBUTION_CHARS
+        and not line.endswith(_SENTENCE_END)
+    )
+
+
+def _layout(raw: str) -> str:
+    """``raw`` with its line ends read as "\\n" ("\\r\\n" as " \\n", a lone "\\r" as "\\n") and
+    a byte-order mark as a space: every change keeps the length, so spans found in the
+    result point into ``raw`` unchanged."""
+    return raw.replace("\r\n", " \n").replace("\r", "\n").replace("\ufeff", " ")
 
 
 def parse_article(
@@ -154,17 +184,18 @@ def parse_article(
 ) -> tuple[Article, list[Fact]]:
     """Split one article's raw text into its :class:`Article` and :class:`Fact` list."""
     meta = meta or ArticleMeta()
-    paragraphs = list(_paragraphs(raw))
+    text = _layout(raw)
+    paragraphs = list(_paragraphs(text))
     attribution = ""
-    if len(paragraphs) > 1 and _is_attribution(raw[slice(*paragraphs[-1])]):
-        attribution = raw[slice(*paragraphs[-1])]
+    if len(paragraphs) > 1 and _is_attribution(text[slice(*paragraphs[-1])]):
+        attribution = text[slice(*paragraphs[-1])]
         paragraphs.pop()
 
     facts: list[Fact] = []
     dateline = ""
     body_seen = False
     for number, (start, end) in enumerate(paragraphs, start=1):
-        chunk = raw[start:end]
+        chunk = text[start:end]
         credit = _CREDIT.search(chunk)
         if number == 1 and credit and _PHOTO_WORDS.search(chunk) and len(paragraphs) > 1:
             stop = start + credit.start()
@@ -176,7 +207,7 @@ def parse_article(
             if found:
                 dateline = found.group("dateline").strip()
                 start += found.end()
-        for index, (s, e) in enumerate(_sentences(raw, start, end), start=1):
+        for index, (s, e) in enumerate(_sentences(text, start, end), start=1):
             facts.append(_fact(article_id, raw, number, index, "sentence", s, e))
 
     title = meta.title or article_id.replace("-", " ").replace("_", " ").strip().capitalize()
@@ -214,13 +245,16 @@ def _fact(
 
 
 def _read_text(path: Path) -> str:
+    size = _require_regular(path).st_size
+    if size > MAX_ARTICLE_BYTES:
+        raise KnowledgeError(f"{path}: file is {size:,} bytes; the limit is {MAX_ARTICLE_BYTES:,}")
     try:
-        size = path.stat().st_size
-        if size > MAX_ARTICLE_BYTES:
-            raise KnowledgeError(f"{path}: file is {size:,} bytes; the limit is {MAX_ARTICLE_BYTES:,}")
-        data = path.read_bytes()
+        with path.open("rb") as source:
+            data = source.read(MAX_ARTICLE_BYTES + 1)  # bounded, even if the file grows meanwhile
     except OSError as exc:
         raise KnowledgeError(f"{path}: cannot be read ({exc.strerror})") from None
+    if len(data) > MAX_ARTICLE_BYTES:
+        raise KnowledgeError(f"{path}: file is over {MAX_ARTICLE_BYTES:,} bytes, the limit")
     if b"\x00" in data:
         raise KnowledgeError(f"{path}: looks like a binary file, not UTF-8 text")
     try:
@@ -268,12 +302,46 @@ def _read_aliases(path: Path) -> tuple[AliasGroup, ...]:
 def file_names(folder: Path, suffixes: tuple[str, ...] = (".txt", META_SUFFIX, ALIASES_FILE)) -> list[str]:
     """Files under ``folder`` (sub-folders too) whose names end with one of ``suffixes``,
     sorted, as strings: an archive has tens of thousands of files, and strings are
-    quicker to walk and sort than Path objects. By default, every knowledge file."""
+    quicker to walk and sort than Path objects. By default, every knowledge file.
+
+    Links are followed, but a folder reached twice (a link loop) is walked once. A
+    sub-folder that cannot be read, or a matching name that is not a regular file (a
+    FIFO, a device, a broken link), is a :class:`KnowledgeError`: reading one would
+    hang or never end, and skipping it silently would hide articles.
+    """
+
+    def unreadable(error: OSError) -> None:
+        raise KnowledgeError(f"{error.filename}: cannot be read ({error.strerror})")
+
     found = []
-    for root, _, names in os.walk(folder, followlinks=True):
-        found += [os.path.join(root, name) for name in names if name.endswith(suffixes)]
+    walked: set[tuple[int, int]] = set()
+    for root, folders, names in os.walk(folder, followlinks=True, onerror=unreadable):
+        try:
+            info = os.stat(root)
+        except OSError as error:
+            unreadable(error)
+        if (info.st_dev, info.st_ino) in walked:
+            folders.clear()
+            continue
+        walked.add((info.st_dev, info.st_ino))
+        for name in names:
+            if name.endswith(suffixes):
+                path = os.path.join(root, name)
+                _require_regular(path)
+                found.append(path)
     found.sort()
     return found
+
+
+def _require_regular(path: str | Path) -> os.stat_result:
+    """The file's status, when it is a regular file (or a link to one); else KnowledgeError."""
+    try:
+        info = os.stat(path)
+    except OSError as error:
+        raise KnowledgeError(f"{path}: cannot be read ({error.strerror})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise KnowledgeError(f"{path}: not a regular file (a FIFO, device or socket); only regular files are read")
+    return info
 
 
 def _load_article(path: Path) -> tuple[Article, list[Fact]]:

@@ -38,6 +38,17 @@ _FOLD = str.maketrans(
 # Zero-width, bidirectional and other format characters carry no meaning for matching.
 _INVISIBLE = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Terminal escape sequences with their parameters: CSI ("\x1b[2J"), OSC ("\x1b]2;title\x07"),
+# DCS/SOS/PM/APC strings, other two-character escapes, and the C1 controls.
+_ESCAPE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]?"
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
+    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"
+    r"|\x1b[ -~]?"
+    r"|\x9b[0-?]*[ -/]*[@-~]?"
+    r"|\x9d[^\x07\x9c]*(?:\x07|\x9c)?"
+    r"|[\x80-\x9f]"
+)
 # Chat markup that names no content: user, role and channel mentions, custom emoji.
 _CHAT_MARKUP = re.compile(r"<[@#][!&]?\d+>|<a?:\w+:\d+>|@everyone\b|@here\b")
 _POSSESSIVE = re.compile(r"(?<=\w)'s?\b")
@@ -95,6 +106,7 @@ _KEEP_UPPER = re.compile(r"^[A-Z]{2,5}$")
 @functools.lru_cache(maxsize=256)  # a fact is folded for its norm, then for its tokens
 def fold(text: str) -> str:
     """Fold compatibility forms, invisible characters, quotes, dashes, acronyms, possessives."""
+    text = _ESCAPE.sub("", text)
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)
     text = _CHAT_MARKUP.sub(" ", text)
@@ -139,6 +151,12 @@ def tokens(text: str) -> list[Token]:
 def phrase_terms(items: list[Token]) -> list[str]:
     """The lemmas that alias phrases are matched against: every word but fillers."""
     return [token.term for token in items if token.term not in FILLERS]
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print on a terminal: escape sequences (parameters included) taken
+    out, other control characters but tabs and newlines read as spaces."""
+    return _CONTROL.sub(" ", _ESCAPE.sub("", text))
 
 
 def capitalized(text: str) -> list[str]:

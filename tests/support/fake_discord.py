@@ -71,6 +71,8 @@ class FakeDiscord:
         self.sockets: list[web.WebSocketResponse] = []
         self.identifies = 0
         self.invalid_sessions: set[str] = set()
+        # A close code every IDENTIFY is answered with (None: READY as usual).
+        self.close_on_identify: int | None = None
         # How many of the next IDENTIFYs get no READY (to test the bot's READY timeout).
         self.withhold_ready = 0
         self.resumes = 0
@@ -260,6 +262,10 @@ class FakeDiscord:
                 await ws.send_str(json.dumps({"op": 11, "d": None, "s": None, "t": None}))
             elif op == 2:
                 self.identifies += 1
+                if self.close_on_identify is not None:
+                    # As Discord refuses an IDENTIFY: a bad token (4004), a bad shard (4010) ...
+                    await ws.close(code=self.close_on_identify)
+                    break
                 if self.withhold_ready > 0:
                     self.withhold_ready -= 1
                     continue
