@@ -11,14 +11,18 @@ import contextlib
 import io
 import json
 import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from bot import wiring
 from bot.engine.knowledge import KnowledgeError
 from bot.engine.text import printable
 from bot.settings import Settings, SettingsError, load_settings
+
+T = TypeVar("T")
 
 EXIT_CONFIG = 2
 EXIT_FAILURE = 1
@@ -65,11 +69,29 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(**overrides)
 
 
+def _loaded(load: Callable[[Settings], T], settings: Settings) -> T:
+    """``load(settings)``, given up with a KnowledgeError after ``QABOT_LOAD_TIMEOUT`` seconds."""
+
+    def expired(signum: int, frame: object) -> None:
+        raise KnowledgeError(
+            f"loading {settings.knowledge_dir.resolve()} took longer than {settings.load_timeout:.0f} s "
+            "(QABOT_LOAD_TIMEOUT)"
+        )
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, settings.load_timeout)
+    try:
+        return load(settings)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     from bot.chat import run_chat
 
     settings = _settings(args)
-    matcher = wiring.matcher_for(settings)
+    matcher = _loaded(wiring.matcher_for, settings)
     return run_chat(matcher.knowledge, wiring.conversations_for(settings, matcher))
 
 
@@ -77,7 +99,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from bot.render import render_text
 
     settings = _settings(args)
-    matcher = wiring.matcher_for(settings)
+    matcher = _loaded(wiring.matcher_for, settings)
     knowledge = matcher.knowledge
     questions = args.questions or (line.rstrip("\n") for line in sys.stdin)
     conversations = wiring.conversations_for(settings, matcher) if args.conversation is not None else None
@@ -97,7 +119,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_facts(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    knowledge = wiring.load_knowledge(settings)
+    knowledge = _loaded(wiring.load_knowledge, settings)
     if args.article and args.article not in knowledge.articles:
         known = ", ".join(sorted(knowledge.articles))
         raise KnowledgeError(f"no article '{args.article}' in {settings.knowledge_dir} (known: {known})")
@@ -132,7 +154,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not 0.0 <= threshold <= 1.0:
         raise SettingsError("--threshold must be between 0 and 1")
     if is_conversation_file(args.file):
-        matcher = wiring.matcher_for(settings.model_copy(update={"answer_threshold": threshold}))
+        matcher = _loaded(wiring.matcher_for, settings.model_copy(update={"answer_threshold": threshold}))
         scores = score_conversations(read_conversations(args.file), matcher)
         print(format_conversation_scores(args.file.name, scores))
         return 0
@@ -149,7 +171,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    knowledge = wiring.load_knowledge(settings)
+    knowledge = _loaded(wiring.load_knowledge, settings)
     print(f"settings: ok (knowledge {settings.knowledge_dir}, threshold {wiring.threshold(settings)})")
     print(f"discord token: {'set' if settings.discord_token else 'not set'}")
     for article in knowledge.articles.values():
@@ -165,7 +187,7 @@ def _discord(args: argparse.Namespace, *, sync_only: bool) -> int:
     import logging
 
     settings = _settings(args)
-    index = wiring.load_index(settings)
+    index = _loaded(wiring.load_index, settings)
     if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
         if sync_only:
             raise SettingsError("QABOT_DISCORD_TOKEN is not set; syncing commands needs the bot's token")

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     conversation_turns: int = Field(default=5, ge=1, le=50)
     conversation_ttl: float = Field(default=900.0, gt=0)
     max_conversations: int = Field(default=10_000, ge=1)
+    # Seconds loading the knowledge folder may take (at start, /reload, SIGHUP) before it
+    # is given up; a reload that runs out keeps the old facts. An archive of 100,000
+    # facts takes about half a minute on two cores without the cache.
+    load_timeout: float = Field(default=600.0, gt=0)
     # Questions longer than this are cut before matching; bounds the work per question.
     max_question_chars: int = Field(default=500, ge=10, le=10_000)
 

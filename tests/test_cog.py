@@ -123,8 +123,9 @@ def test_unanswered_questions_are_stored_without_user_ids(cog: QA, bot: QABot) -
     interaction = FakeInteraction(bot, user_id=123456789)
     invoke(cog.ask, cog, interaction, "What is Ishiba's favourite food?")
     assert interaction.response.sent[0]["content"].startswith("The article does not say.")
-    assert bot.store.top_unanswered() == [("What is Ishiba's favourite food?", 1)]
-    rows = bot.store._read("SELECT user_hash FROM unanswered")
+    bot.store.drain()
+    assert bot.store.sync.top_unanswered() == [("What is Ishiba's favourite food?", 1)]
+    rows = bot.store.sync._read("SELECT user_hash FROM unanswered")
     assert rows and "123456789" not in str(rows[0][0])
 
 
@@ -135,7 +136,8 @@ def test_logging_questions_can_be_turned_off(tmp_path: Path) -> None:
     quiet = QABot(settings, FactIndex.from_folder(settings.knowledge_dir))
     cog = QA(quiet)
     invoke(cog.ask, cog, FakeInteraction(quiet), "Who wrote Hamlet?")
-    assert quiet.store.top_unanswered() == []
+    quiet.store.drain()
+    assert quiet.store.sync.top_unanswered() == []
 
 
 @pytest.mark.parametrize("responded", [False, True])
@@ -184,7 +186,7 @@ def test_feedback_vote_is_recorded(bot: QABot) -> None:
     interaction = FakeInteraction(bot, user_id=7)
     run(FeedbackButton("down", "ishiba-lee-summit:p2.s1").callback(interaction))  # type: ignore[arg-type]
     assert interaction.response.sent[0]["ephemeral"] is True
-    assert bot.store.votes() == [("ishiba-lee-summit:p2.s1", -1)]
+    assert bot.store.sync.votes() == [("ishiba-lee-summit:p2.s1", -1)]
 
 
 def test_embeds_stay_within_discord_limits(bot: QABot) -> None:
@@ -288,3 +290,89 @@ def test_cooldowns_allow_rate_per_window_and_forget_idle_users() -> None:
         limits.hit(user, now=11.0)
     limits.hit(5, now=30.0)
     assert len(limits._recent) == 1  # idle users are forgotten
+
+
+def long_knowledge(tmp_path: Path) -> Path:
+    """A folder whose article id is 93 characters long, with long sentences, title and link."""
+    folder = tmp_path / "knowledge"
+    folder.mkdir()
+    article_id = "a-very-long-article-id-" + "x" * 70
+    sentence = "The harbor commission approved the new breakwater plan " + "after a long debate " * 60 + "on Monday."
+    text = "\n\n".join(f"{sentence} Item {n} of the harbor plan was approved." for n in range(4))
+    (folder / f"{article_id}.txt").write_text(text, encoding="utf-8")
+    (folder / f"{article_id}.meta.toml").write_text(
+        f'title = "{"Harbor " * 60}"\noutlet = "{"Gazette " * 40}"\nurl = "https://example.org/{"p" * 1900}"\n',
+        encoding="utf-8",
+    )
+    return folder
+
+
+def test_buttons_of_long_article_ids_are_unique_and_reversible(tmp_path: Path) -> None:
+    from bot.discord_app.cogs.qa.views import SuggestionButton
+    from bot.engine.index import FactIndex
+
+    folder = long_knowledge(tmp_path)
+    settings = load_settings(database_path=tmp_path / "db.sqlite3", knowledge_dir=folder)
+    bot = QABot(settings, FactIndex.from_folder(folder))
+    facts = [fact.id for fact in bot.knowledge.facts]
+    assert len(facts) >= 3 and all(len(fact) > 95 for fact in facts)
+    view = discord.ui.View()
+    for fact in facts:
+        view.add_item(SuggestionButton(fact, "label"))
+    ids = [getattr(item, "custom_id", None) for item in view.children]
+    assert len(set(ids)) == len(facts) and all(custom_id and len(custom_id) <= 100 for custom_id in ids)
+    # A pressed button finds its fact again, and the vote is stored under the whole fact id.
+    vote = FeedbackButton("up", facts[2])
+    pressed: Any = FakeInteraction(bot)
+    match = FeedbackButton.__discord_ui_compiled_template__.match(str(vote.item.custom_id))
+    assert match is not None
+    restored = run(FeedbackButton.from_custom_id(pressed, vote.item, match))
+    assert restored.fact_id == facts[2]
+    run(restored.callback(pressed))
+    assert bot.store.sync.votes() == [(facts[2], 1)]
+
+
+def test_answer_embeds_stay_within_6000_characters_in_all(tmp_path: Path) -> None:
+    from bot.engine.index import FactIndex
+
+    folder = long_knowledge(tmp_path)
+    settings = load_settings(database_path=tmp_path / "db.sqlite3", knowledge_dir=folder)
+    bot = QABot(settings, FactIndex.from_folder(folder))
+    answer = bot.matcher.answer("What did the harbor commission approve after a long debate on Monday?")
+    assert answer.answered and len(answer.facts) >= 2
+    embed = embeds.answer_embed(answer, bot.knowledge)
+    assert len(embed) <= embeds.EMBED_TOTAL_LIMIT
+    assert embed.url and len(embed.url) <= embeds.URL_LIMIT
+
+
+def test_a_locked_database_never_blocks_answering(tmp_path: Path) -> None:
+    import sqlite3
+    import time
+
+    from bot.engine.index import FactIndex
+
+    settings = load_settings(database_path=tmp_path / "db.sqlite3")
+    bot = QABot(settings, FactIndex.from_folder(settings.knowledge_dir))
+    cog = QA(bot)
+    holder = sqlite3.connect(tmp_path / "db.sqlite3", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process holds the database
+    durations: list[float] = []
+
+    async def burst() -> None:
+        for number in range(40):
+            interaction = FakeInteraction(bot, user_id=1000 + number)
+            started = time.perf_counter()
+            ask: Any = cog.ask.callback
+            await ask(cog, interaction, f"What is Ishiba's favourite food number {number}?")
+            durations.append(time.perf_counter() - started)
+            assert interaction.response.sent[0]["content"].startswith("The article does not say.")
+
+    try:
+        run(burst())
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    # Each write would wait 2 s for the lock; on the event loop, answers would wait with it.
+    assert max(durations) < 0.5, f"an answer took {max(durations):.2f} s with the database locked"
+    bot.store.drain()  # the queued questions are stored once the lock is gone
+    assert len(bot.store.sync._read("SELECT id FROM unanswered")) >= 1

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.discord_app.cogs.qa.views import fact_key
 from tests.conftest import ROOT
 from tests.support.fake_discord import APP_ID, BOT_USER, CHANNEL_ID, DM_CHANNEL_ID, FakeDiscord, user
 from tests.support.process import TOKEN, BotProcess, ask, bot_env, callback_for, wait_for
@@ -55,7 +56,8 @@ def test_ask_quotes_the_right_sentence(bot: BotProcess, fake: FakeDiscord) -> No
     assert "Kyodo" in embed["footer"]["text"]
     assert reply.body["data"]["allowed_mentions"] == {"parse": []}
     buttons = [c["custom_id"] for row in reply.body["data"]["components"] for c in row["components"]]
-    assert buttons == ["qabot:vote:up:ishiba-lee-summit:p6.s1", "qabot:vote:down:ishiba-lee-summit:p6.s1"]
+    key = fact_key("ishiba-lee-summit:p6.s1")
+    assert buttons == [f"qabot:vote:up:{key}", f"qabot:vote:down:{key}"]
 
 
 def test_autocomplete_offers_at_most_25_short_choices(bot: BotProcess, fake: FakeDiscord) -> None:

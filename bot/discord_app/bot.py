@@ -14,6 +14,9 @@ import hashlib
 import json
 import logging
 import signal
+import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 import aiohttp
 import discord
@@ -21,7 +24,7 @@ import yarl
 from discord.ext import commands
 
 from bot import wiring
-from bot.discord_app.store import FeedbackStore
+from bot.discord_app.store import FeedbackStore, OffLoopStore
 from bot.engine.conversation import Conversations
 from bot.engine.index import FactIndex
 from bot.engine.knowledge import Knowledge, KnowledgeError
@@ -29,6 +32,7 @@ from bot.engine.matcher import Matcher
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 EXTENSIONS = ("bot.discord_app.cogs.qa",)
 
@@ -44,6 +48,40 @@ _FATAL_CLOSES = {
         True,
     ),
 }
+
+
+async def in_daemon_thread(function: Callable[..., T], *args: object, timeout: float) -> T:
+    """``function(*args)`` on a daemon thread, awaited for at most ``timeout`` seconds.
+
+    Unlike ``asyncio.to_thread``, a call that never returns (a hung file system) holds
+    neither the loop's executor nor the process's exit.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(outcome: Callable[[], None]) -> None:
+        if not future.done():
+            outcome()
+
+    def work() -> None:
+        try:
+            result = function(*args)
+        except BaseException as error:  # handed to the awaiting task
+            caught = error
+            with contextlib.suppress(RuntimeError):  # the loop may have closed meanwhile
+                loop.call_soon_threadsafe(settle, lambda: future.set_exception(caught))
+        else:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(settle, lambda: future.set_result(result))
+
+    threading.Thread(target=work, name="knowledge-load", daemon=True).start()
+    return await asyncio.wait_for(future, timeout)
+
+
+def _fact_keys(knowledge: Knowledge) -> dict[str, str]:
+    from bot.discord_app.cogs.qa.views import fact_key
+
+    return {fact_key(fact.id): fact.id for fact in knowledge.facts}
 
 
 class RunError(Exception):
@@ -111,12 +149,16 @@ class QABot(commands.AutoShardedBot):
         )
         self.settings = settings
         self.knowledge: Knowledge = index.knowledge
+        self._fact_keys = _fact_keys(index.knowledge)
         self.matcher: Matcher = wiring.matcher_for(settings, index)
         self.conversations: Conversations = wiring.conversations_for(settings, self.matcher)
-        self.store = FeedbackStore(
-            settings.database_path, log_questions=settings.log_questions, retention_days=settings.retention_days
+        self.store = OffLoopStore(
+            FeedbackStore(
+                settings.database_path, log_questions=settings.log_questions, retention_days=settings.retention_days
+            )
         )
         self.force_sync = force_sync
+        self._reloading = False
         self._watchdogs: dict[int | None, asyncio.Task[None]] = {}
 
     async def setup_hook(self) -> None:
@@ -163,6 +205,11 @@ class QABot(commands.AutoShardedBot):
     async def on_shard_resumed(self, shard_id: int) -> None:
         self._settled(shard_id)
 
+    def fact_id(self, key: str) -> str:
+        """The fact id a button's key stands for (see ``fact_key``); a key the knowledge no
+        longer holds, or an older button's full fact id, comes back as it is."""
+        return self._fact_keys.get(key, key)
+
     def command_hash(self) -> str:
         payload = [command.to_dict(self.tree) for command in self.tree.get_commands()]
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
@@ -176,22 +223,33 @@ class QABot(commands.AutoShardedBot):
             log.info("synced %d commands to the development guild", len(synced))
             return
         digest = self.command_hash()
-        if not self.force_sync and self.store.get_meta(_SYNC_HASH_KEY) == digest:
+        if not self.force_sync and await self.store.get_meta(_SYNC_HASH_KEY) == digest:
             log.info("commands unchanged since the last sync; not syncing")
             return
         synced = await self.tree.sync()
-        self.store.set_meta(_SYNC_HASH_KEY, digest)
+        await self.store.set_meta(_SYNC_HASH_KEY, digest)
         log.info("synced %d global commands", len(synced))
 
     async def reload_knowledge(self) -> tuple[bool, str]:
-        """Load the knowledge folder again; when it is broken, keep serving the old one."""
+        """Load the knowledge folder again; when it is broken, or loading takes longer than
+        ``QABOT_LOAD_TIMEOUT``, keep serving the old one."""
+        if self._reloading:
+            return False, "A reload is already running; still serving the previous knowledge."
+        self._reloading = True
+        timeout = self.settings.load_timeout
         try:
-            index = await asyncio.to_thread(wiring.load_index, self.settings)
+            index = await in_daemon_thread(wiring.load_index, self.settings, timeout=timeout)
         except KnowledgeError as exc:
             log.error("knowledge reload failed, still serving the previous knowledge: %s", exc)
             return False, f"Reload failed, still serving the previous knowledge: {exc}"
+        except TimeoutError:
+            log.error("knowledge reload took longer than %.0f s; still serving the previous knowledge", timeout)
+            return False, f"Reload took longer than {timeout:.0f} s; still serving the previous knowledge."
+        finally:
+            self._reloading = False
         knowledge = index.knowledge
         self.knowledge, self.matcher = knowledge, wiring.matcher_for(self.settings, index)
+        self._fact_keys = _fact_keys(knowledge)
         self.conversations = wiring.conversations_for(self.settings, self.matcher)
         message = f"Reloaded: {len(knowledge.articles)} articles, {len(knowledge.facts)} facts."
         log.info(message)
@@ -204,7 +262,7 @@ class QABot(commands.AutoShardedBot):
         for task in self._watchdogs.values():
             task.cancel()
         await super().close()
-        self.store.close()
+        await self.store.aclose()
 
 
 async def run_bot(settings: Settings, index: FactIndex, *, sync_only: bool = False) -> None:

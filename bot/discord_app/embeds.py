@@ -2,7 +2,7 @@
 
 Every text is cut at a word boundary to fit (2,000 characters a message, 256 an embed
 title, 4,096 an embed description, 2,048 a footer, 6,000 all of a message's embeds),
-so Discord never rejects a reply for its size.
+so Discord never rejects a reply for its size; :func:`fit` enforces the total last.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ DESCRIPTION_LIMIT = 4096
 FOOTER_LIMIT = 2048
 FIELD_LIMIT = 1024
 EMBED_TOTAL_LIMIT = 6000
+URL_LIMIT = 2048
 CHOICE_LIMIT = 100
 CHOICES = 25
 COLOUR = discord.Colour.blurple()
@@ -40,7 +41,7 @@ def answer_embed(answer: Answer, knowledge: Knowledge) -> discord.Embed:
     )
     articles = list(dict.fromkeys(item.fact.article_id for item in answer.facts))
     first = knowledge.articles[articles[0]]
-    if first.url:
+    if _linkable(first.url):
         embed.url = first.url
     if len(articles) > 1:
         for article_id in articles[:5]:
@@ -52,6 +53,25 @@ def answer_embed(answer: Answer, knowledge: Knowledge) -> discord.Embed:
             )
     ids = ", ".join(item.fact.id for item in answer.facts)
     embed.set_footer(text=clip(f"{first.citation()} · {ids} · confidence {answer.confidence:.2f}", FOOTER_LIMIT))
+    return fit(embed)
+
+
+def _linkable(url: str) -> bool:
+    """Whether Discord takes ``url`` as an embed's link: http(s), at most 2,048 characters."""
+    return url.startswith(("https://", "http://")) and len(url) <= URL_LIMIT and not any(c.isspace() for c in url)
+
+
+def fit(embed: discord.Embed) -> discord.Embed:
+    """``embed`` within Discord's 6,000 characters in all: the footer, then the fields,
+    then the description give way, each cut at a word boundary."""
+    excess = len(embed) - EMBED_TOTAL_LIMIT
+    if excess > 0 and embed.footer.text:
+        embed.set_footer(text=clip(embed.footer.text, max(40, len(embed.footer.text) - excess)))
+    while len(embed) > EMBED_TOTAL_LIMIT and embed.fields:
+        embed.remove_field(len(embed.fields) - 1)
+    excess = len(embed) - EMBED_TOTAL_LIMIT
+    if excess > 0 and embed.description:
+        embed.description = clip(embed.description, max(1, len(embed.description) - excess))
     return embed
 
 
@@ -81,7 +101,7 @@ def source_embed(knowledge: Knowledge) -> discord.Embed:
         )
     if len(knowledge.articles) > 25:
         embed.set_footer(text=f"and {len(knowledge.articles) - 25} more articles")
-    return embed
+    return fit(embed)
 
 
 def fact_pages(knowledge: Knowledge, article_id: str | None = None, per_page: int = 8) -> list[discord.Embed]:
@@ -101,4 +121,4 @@ def fact_pages(knowledge: Knowledge, article_id: str | None = None, per_page: in
         pages.append(discord.Embed(title="Facts", description="\n".join(lines) or "No facts.", colour=COLOUR))
     for number, page in enumerate(pages, start=1):
         page.set_footer(text=f"Page {number} of {len(pages)}")
-    return pages
+    return [fit(page) for page in pages]

@@ -3,20 +3,26 @@
 The database runs in WAL mode and commits every write at once, so an acknowledged row
 survives a crash of the process. User ids are stored only as salted hashes. When the
 file cannot be opened or written (corrupt, locked, read-only), the store logs the error
-and turns itself off: the bot goes on answering, without feedback.
+and turns itself off: the bot goes on answering, without feedback. The bot uses it
+through :class:`OffLoopStore`, which keeps every database call off the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import secrets
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # How often, in seconds, old rows are looked for while the bot runs.
 _PRUNE_EVERY = 3600.0
@@ -158,3 +164,76 @@ class FeedbackStore:
             with self._lock:
                 self._db.close()
             self._db = None
+
+
+class OffLoopStore:
+    """The store's operations for the event loop: each runs on one worker thread, so a slow
+    or locked database never blocks the loop. An awaited operation waits at most
+    ``timeout`` seconds; a write nobody waits for (an unanswered question) is queued, and
+    dropped with a logged warning beyond ``backlog`` queued writes."""
+
+    def __init__(self, store: FeedbackStore, *, timeout: float = 2.5, backlog: int = 1000) -> None:
+        self.sync = store
+        self.timeout = timeout
+        self.backlog = backlog
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feedback-store")
+        self._queued = 0
+        self._queued_lock = threading.Lock()
+
+    @property
+    def available(self) -> bool:
+        return self.sync.available
+
+    async def _call(self, function: Callable[..., T], *args: object, default: T) -> T:
+        loop = asyncio.get_running_loop()
+        try:
+            return await asyncio.wait_for(loop.run_in_executor(self._worker, function, *args), self.timeout)
+        except TimeoutError:
+            log.error("feedback store did not answer within %.1f s", self.timeout)
+            return default
+
+    async def record_vote(self, user_id: int, message_id: int | None, fact_id: str, question: str, up: bool) -> bool:
+        return await self._call(self.sync.record_vote, user_id, message_id, fact_id, question, up, default=False)
+
+    def record_unanswered(self, user_id: int, question: str, normalized: str) -> None:
+        """Queue the question for storing; returns at once."""
+        if not self.sync.available or not self.sync.log_questions:
+            return
+        with self._queued_lock:
+            if self._queued >= self.backlog:
+                log.warning(
+                    "feedback store is behind by %d writes; an unanswered question was not stored", self._queued
+                )
+                return
+            self._queued += 1
+        self._worker.submit(self._store_unanswered, user_id, question, normalized)
+
+    def _store_unanswered(self, user_id: int, question: str, normalized: str) -> None:
+        try:
+            self.sync.record_unanswered(user_id, question, normalized)
+        finally:
+            with self._queued_lock:
+                self._queued -= 1
+
+    async def top_unanswered(self, limit: int = 10) -> list[tuple[str, int]] | None:
+        """The most frequent unanswered questions, or None when the database does not answer."""
+        return await self._call(self.sync.top_unanswered, limit, default=None)
+
+    async def get_meta(self, key: str) -> str | None:
+        return await self._call(self.sync.get_meta, key, default=None)
+
+    async def set_meta(self, key: str, value: str) -> bool:
+        return await self._call(self.sync.set_meta, key, value, default=False)
+
+    def drain(self) -> None:
+        """Wait (blocking) until the writes queued so far are done."""
+        self._worker.submit(lambda: None).result()
+
+    async def aclose(self, timeout: float = 5.0) -> None:
+        """Finish the queued writes (for at most ``timeout`` seconds), then close the database."""
+        try:
+            await asyncio.wait_for(asyncio.to_thread(self._worker.shutdown, True), timeout)
+        except TimeoutError:
+            log.error("feedback store still busy after %.0f s; dropping %d queued writes", timeout, self._queued)
+            self._worker.shutdown(wait=False, cancel_futures=True)
+        self.sync.close()

@@ -131,8 +131,8 @@ class QA(commands.Cog):
     @app_commands.default_permissions(manage_guild=True)
     @checks.owner_or_manage_guild()
     async def unanswered(self, interaction: discord.Interaction[QABot]) -> None:
-        rows = self.bot.store.top_unanswered(10)
-        if not self.bot.store.available:
+        rows = await self.bot.store.top_unanswered(10)
+        if not self.bot.store.available or rows is None:
             text = "The feedback database is unavailable right now."
         elif not rows:
             text = "No unanswered questions so far."

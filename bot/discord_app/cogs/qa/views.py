@@ -1,11 +1,15 @@
 """Buttons and views: 👍 / 👎 feedback, "did you mean" suggestions, and fact pages.
 
 Feedback and suggestion buttons are dynamic items with fixed custom ids, so buttons on
-old messages keep working after a restart; pressing one hands the work to the cog.
+old messages keep working after a restart; pressing one hands the work to the cog. A
+custom id holds at most 100 characters, so it names its fact by :func:`fact_key`, a
+short digest of the fact id that the bot looks up again (``QABot.fact_id``): unique and
+reversible whatever the length of the article id.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +23,11 @@ if TYPE_CHECKING:
 CUSTOM_ID_LIMIT = 100
 
 
+def fact_key(fact_id: str) -> str:
+    """A short, stable key for ``fact_id`` (16 hex digits of its SHA-256)."""
+    return hashlib.sha256(fact_id.encode()).hexdigest()[:16]
+
+
 class FeedbackButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"qabot:vote:(?P<vote>up|down):(?P<fact>.+)"
 ):
@@ -29,7 +38,7 @@ class FeedbackButton(
             discord.ui.Button(
                 emoji="\N{THUMBS UP SIGN}" if vote == "up" else "\N{THUMBS DOWN SIGN}",
                 style=discord.ButtonStyle.secondary,
-                custom_id=f"qabot:vote:{vote}:{fact_id}"[:CUSTOM_ID_LIMIT],
+                custom_id=f"qabot:vote:{vote}:{fact_key(fact_id)}",
             )
         )
         self.vote = vote
@@ -39,14 +48,15 @@ class FeedbackButton(
     async def from_custom_id(
         cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> FeedbackButton:
-        return cls(match["vote"], match["fact"])
+        client: QABot = interaction.client
+        return cls(match["vote"], client.fact_id(match["fact"]))
 
     async def callback(self, interaction: discord.Interaction[QABot]) -> None:  # type: ignore[override]
         message = interaction.message
         question = ""
         if message is not None and message.embeds and message.embeds[0].title:
             question = message.embeds[0].title
-        stored = interaction.client.store.record_vote(
+        stored = await interaction.client.store.record_vote(
             interaction.user.id, message.id if message else None, self.fact_id, question, self.vote == "up"
         )
         text = "Thanks for the feedback!" if stored else "Thanks! (Feedback cannot be saved right now.)"
@@ -61,7 +71,7 @@ class SuggestionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=
             discord.ui.Button(
                 label=clip(label, 80),
                 style=discord.ButtonStyle.primary,
-                custom_id=f"qabot:pick:{fact_id}"[:CUSTOM_ID_LIMIT],
+                custom_id=f"qabot:pick:{fact_key(fact_id)}",
             )
         )
         self.fact_id = fact_id
@@ -70,7 +80,8 @@ class SuggestionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=
     async def from_custom_id(
         cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> SuggestionButton:
-        return cls(match["fact"], getattr(item, "label", None) or "Show")
+        client: QABot = interaction.client
+        return cls(client.fact_id(match["fact"]), getattr(item, "label", None) or "Show")
 
     async def callback(self, interaction: discord.Interaction[QABot]) -> None:  # type: ignore[override]
         from bot.discord_app.cogs.qa.cog import QA
