@@ -200,7 +200,6 @@ def test_embeds_stay_within_discord_limits(bot: QABot) -> None:
         start=0,
         end=len(long_text),
         text=long_text,
-        norm=long_text,
     )
     items = [ScoredFact(fact=fact, score=1.0)] * 3
     answer = Answer(question="q" * 5000, kind="answer", confidence=1.0, facts=items, candidates=items, suggestions=[])

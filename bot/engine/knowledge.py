@@ -10,6 +10,7 @@ equivalences. Every problem is raised as :class:`KnowledgeError` naming the file
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
@@ -79,7 +80,46 @@ class Fact(BaseModel):
     start: int
     end: int
     text: str
-    norm: str
+
+    @functools.cached_property
+    def norm(self) -> str:
+        """The text's comparison form (``text.normalize``), worked out when first needed."""
+        return textmod.normalize(self.text)
+
+    @classmethod
+    def trusted(
+        cls,
+        article_id: str,
+        paragraph: int,
+        sentence: int,
+        kind: Literal["sentence", "caption"],
+        start: int,
+        end: int,
+        text: str,
+    ) -> Fact:
+        """A fact from parts the parser or the index cache vouch for, without validation: an
+        archive holds a hundred thousand facts, and ``model_construct`` alone would cost a
+        second of every start. Its id is made here, the one place ids are spelled."""
+        fact = cls.__new__(cls)
+        values = {
+            "id": f"{article_id}:p{paragraph}.s{sentence}",
+            "article_id": article_id,
+            "paragraph": paragraph,
+            "sentence": sentence,
+            "kind": kind,
+            "start": start,
+            "end": end,
+            "text": text,
+        }
+        object.__setattr__(fact, "__dict__", values)
+        object.__setattr__(fact, "__pydantic_fields_set__", _FACT_FIELDS)
+        object.__setattr__(fact, "__pydantic_extra__", None)
+        object.__setattr__(fact, "__pydantic_private__", None)
+        return fact
+
+
+# Shared by every trusted fact: frozen facts never add to it, and model_copy copies it.
+_FACT_FIELDS = set(Fact.model_fields)
 
 
 class AliasGroup(BaseModel):
@@ -228,20 +268,7 @@ def parse_article(
 def _fact(
     article_id: str, raw: str, paragraph: int, sentence: int, kind: Literal["sentence", "caption"], start: int, end: int
 ) -> Fact:
-    body = raw[start:end]
-    # Built from checked parts only, so pydantic's validation is skipped: an archive
-    # holds a hundred thousand facts.
-    return Fact.model_construct(
-        id=f"{article_id}:p{paragraph}.s{sentence}",
-        article_id=article_id,
-        paragraph=paragraph,
-        sentence=sentence,
-        kind=kind,
-        start=start,
-        end=end,
-        text=body,
-        norm=textmod.normalize(body),
-    )
+    return Fact.trusted(article_id, paragraph, sentence, kind, start, end, raw[start:end])
 
 
 def _read_text(path: Path) -> str:
@@ -310,25 +337,27 @@ def file_names(folder: Path, suffixes: tuple[str, ...] = (".txt", META_SUFFIX, A
     hang or never end, and skipping it silently would hide articles.
     """
 
-    def unreadable(error: OSError) -> None:
-        raise KnowledgeError(f"{error.filename}: cannot be read ({error.strerror})")
-
-    found = []
+    found: list[str] = []
     walked: set[tuple[int, int]] = set()
-    for root, folders, names in os.walk(folder, followlinks=True, onerror=unreadable):
+    pending = [str(folder)]
+    while pending:
+        root = pending.pop()
         try:
             info = os.stat(root)
+            if (info.st_dev, info.st_ino) in walked:
+                continue  # a link back to a folder already walked
+            walked.add((info.st_dev, info.st_ino))
+            with os.scandir(root) as entries:
+                for entry in entries:
+                    # DirEntry answers from the directory listing, without a stat per file.
+                    if entry.is_dir():
+                        pending.append(entry.path)
+                    elif entry.name.endswith(suffixes):
+                        if not entry.is_file():
+                            _require_regular(entry.path)  # raises, naming what it is
+                        found.append(entry.path)
         except OSError as error:
-            unreadable(error)
-        if (info.st_dev, info.st_ino) in walked:
-            folders.clear()
-            continue
-        walked.add((info.st_dev, info.st_ino))
-        for name in names:
-            if name.endswith(suffixes):
-                path = os.path.join(root, name)
-                _require_regular(path)
-                found.append(path)
+            raise KnowledgeError(f"{error.filename or root}: cannot be read ({error.strerror})") from None
     found.sort()
     return found
 
