@@ -258,8 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if sys.stdout is None:
         _error("standard output is closed; run the command with its output going somewhere")
         return EXIT_FAILURE
-    _text_streams()
     try:
+        _text_streams()
         code = command(args)
         sys.stdout.flush()
         return code

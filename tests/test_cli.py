@@ -187,3 +187,97 @@ def test_hostile_lines_on_stdin_get_one_clean_record_each() -> None:
     assert records[0]["answered"] and records[0]["facts"][0]["id"] == f"{SEED_ID}:p10.s1"
     assert all(record["kind"] in ("answer", "abstain", "greeting", "help", "empty") for record in records)
     assert "Traceback" not in result.stderr
+
+
+def run_bytes(*args: str, stdin: bytes = b"", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("QABOT_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, cwd=ROOT, env=full_env, timeout=60
+    )
+
+
+@pytest.mark.parametrize("locale", ["en_US.UTF-8", "C.UTF-8", "C"])
+def test_invalid_utf8_on_stdin_is_replaced_and_the_output_stays_utf8(locale: str) -> None:
+    stdin = b"Who is Cho Hyun?\n\xff\xfe\xc3( Ishiba \xed\xa0\x80?\n"
+    env = {"LANG": locale, "LC_ALL": locale}
+    answered = run_bytes("ask", "--json", stdin=stdin, env=env)
+    assert answered.returncode == 0 and b"Traceback" not in answered.stderr
+    records = [json.loads(line) for line in answered.stdout.decode("utf-8").splitlines()]
+    assert len(records) == 2 and records[0]["answered"]
+    chatted = run_bytes("chat", stdin=stdin, env=env)
+    assert chatted.returncode == 0 and b"Traceback" not in chatted.stderr
+    chatted.stdout.decode("utf-8")  # valid UTF-8
+    assert b"Cho Hyun" in chatted.stdout
+
+
+def test_escape_sequences_are_never_printed_and_do_not_change_the_answer() -> None:
+    hostile = "Who is \x1b]2;pwned\x07 Cho \x1b[2J\x1b[31mHyun\x1b[0m?"
+    chatted = run("chat", stdin=hostile + "\n")
+    assert "\x1b" not in chatted.stdout and "\x07" not in chatted.stdout
+    asked = [
+        json.loads(line) for line in run("ask", "--json", stdin=f"{hostile}\nWho is Cho Hyun?\n").stdout.splitlines()
+    ]
+    assert asked[0]["facts"] == asked[1]["facts"] and asked[0]["answered"]
+
+
+@pytest.mark.parametrize(
+    "contents",
+    [
+        "QABOT_MAX_FACTS=2\nQABOT_OWNER_ID=caf\u00e9\n".encode("latin-1"),
+        "QABOT_MAX_FACTS=2\n".encode("utf-16"),
+        bytes(range(256)) * 4,
+    ],
+    ids=["latin-1", "utf-16", "random bytes"],
+)
+def test_a_dot_env_in_another_encoding_is_one_line_and_exit_2(tmp_path: Path, contents: bytes) -> None:
+    (tmp_path / ".env").write_bytes(contents)
+    result = run("check", "--knowledge", str(ROOT / "knowledge"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and ".env: not UTF-8" in result.stderr
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_a_dot_env_that_is_a_fifo_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / ".env")
+    result = run("check", "--knowledge", str(ROOT / "knowledge"), cwd=tmp_path)
+    assert result.returncode == 2 and ".env: not a regular file" in result.stderr
+
+
+def test_an_unwritable_output_is_one_line_and_exit_1() -> None:
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "ask", "Who is Cho Hyun?"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: cannot write the output (No space left on device)"
+
+
+def test_a_closed_output_is_one_line_and_exit_1() -> None:
+    script = "import os, sys; os.close(1); from bot.cli import main; sys.exit(main(['ask', 'Who is Cho Hyun?']))"
+    result = subprocess.run([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and result.stderr.startswith("error: ")
+
+
+def test_chat_in_a_terminal_never_echoes_escape_sequences() -> None:
+    from tests.support.terminal import Terminal
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QABOT_")}
+    env["TERM"] = "xterm"
+    terminal = Terminal([sys.executable, "-m", "bot", "chat"], cwd=ROOT, env=env)
+    try:
+        terminal.read_until(b"you> ")
+        terminal.send("Who is \x1b]2;pwned\x07 Cho \x1b[2JHyun?\r")
+        shown = terminal.read_until(b"you> ")
+        terminal.send("quit\r")
+    finally:
+        terminal.close()
+    reply = shown.split(b"bot> ", 1)[1]
+    assert b"Cho Hyun" in reply
+    assert b"\x1b]" not in shown and b"\x1b[2J" not in shown  # the title and the screen are left alone

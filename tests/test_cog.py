@@ -375,3 +375,29 @@ def test_a_locked_database_never_blocks_answering(tmp_path: Path) -> None:
     assert max(durations) < 0.5, f"an answer took {max(durations):.2f} s with the database locked"
     bot.store.drain()  # the queued questions are stored once the lock is gone
     assert len(bot.store.sync._read("SELECT id FROM unanswered")) >= 1
+
+
+def test_a_reload_that_hangs_is_given_up_and_the_old_facts_stay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    import time
+
+    from bot import wiring
+    from bot.engine.index import FactIndex
+
+    settings = load_settings(database_path=tmp_path / "db.sqlite3", load_timeout=0.5, owner_id=1)
+    bot = QABot(settings, FactIndex.from_folder(settings.knowledge_dir))
+    release = threading.Event()
+
+    def hanging(settings: Any) -> Any:
+        release.wait(30)  # a file system that does not answer
+        raise AssertionError("released")
+
+    monkeypatch.setattr(wiring, "load_index", hanging)
+    started = time.perf_counter()
+    ok, message = run(bot.reload_knowledge())
+    release.set()
+    assert not ok and "longer than" in message
+    assert time.perf_counter() - started < 5
+    assert bot.matcher.answer("Who is Yoon Suk Yeol?").answered

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import socket
@@ -242,3 +243,24 @@ def test_sigterm_before_the_gateway_answers_exits_cleanly(fake: FakeDiscord, tmp
         code = bot.stop()
     assert code == 0, bot.output()
     assert time.monotonic() - started < 10
+
+
+def test_sighup_with_a_fifo_and_a_link_loop_fails_fast_and_sigterm_still_stops(
+    fake: FakeDiscord, tmp_path: Path
+) -> None:
+    shutil.copytree(ROOT / "knowledge", tmp_path / "knowledge")
+    process = BotProcess(fake, tmp_path)
+    try:
+        wait_for(lambda: process.alive() and "ready as qabot" in process.output(), 30, "the bot to be ready")
+        os.mkfifo(tmp_path / "knowledge" / "pipe.txt")
+        (tmp_path / "knowledge" / "img").mkdir()
+        (tmp_path / "knowledge" / "img" / "a").symlink_to(".")
+        (tmp_path / "knowledge" / "img" / "b").symlink_to(".")
+        process.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: "knowledge reload failed" in process.output(), what="the reload to fail")
+        assert "pipe.txt: not a regular file" in process.output()
+        reply = ask(fake, "Who is the Japanese foreign minister?", user(31))
+        assert "Takeshi Iwaya" in reply.body["data"]["embeds"][0]["description"]
+    finally:
+        code = process.stop()
+    assert code == 0, process.output()

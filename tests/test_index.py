@@ -145,3 +145,48 @@ def test_a_sentence_opening_with_they_holds_the_paragraph_before() -> None:
     query = matcher.analyse("Did Alvarez welcome the decision?")
     row = next(row for row in matcher.rank(query) if matcher.facts[row.fact_index].id == "quota:p3.s1")
     assert row.strengths[0] == 0.0
+
+
+def test_a_huge_file_is_refused_before_it_is_read(folder: Path, tmp_path: Path) -> None:
+    import tracemalloc
+
+    from bot.engine.knowledge import KnowledgeError
+
+    with (folder / "dump.txt").open("wb") as out:
+        out.truncate(2_000_000_000)  # sparse: takes no disk
+    tracemalloc.start()
+    try:
+        assert cache_key(folder) == ""  # nothing is cached for a folder that cannot load
+        with pytest.raises(KnowledgeError, match=r"dump\.txt: file is 2,000,000,000 bytes"):
+            load_index(folder, tmp_path / "cache")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 50_000_000, f"{peak:,} bytes were allocated"
+
+
+_BUILD = """
+import sys
+from pathlib import Path
+from bot.engine.cache import load_index
+index = load_index(Path(sys.argv[1]), Path(sys.argv[2]))
+print(len(index.facts))
+"""
+
+
+def test_processes_building_the_cache_at_once_leave_it_whole(folder: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    cache = tmp_path / "cache"
+    for _ in range(2):
+        shutil.rmtree(cache, ignore_errors=True)
+        builders = [
+            subprocess.Popen([sys.executable, "-c", _BUILD, str(folder), str(cache)], stdout=subprocess.PIPE, text=True)
+            for _ in range(6)
+        ]
+        outputs = [builder.communicate(timeout=120)[0].strip() for builder in builders]
+        assert outputs == ["10"] * 6
+        assert [path.name.startswith("index-") for path in cache.iterdir()] == [True]  # one entry, no partial left
+        (entry,) = entries(cache)
+        assert len(read_entry(entry).facts) == 10

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -154,3 +157,60 @@ def test_a_huge_file_is_refused_by_size(tmp_path: Path) -> None:
         out.truncate(50_000_000)
     with pytest.raises(KnowledgeError, match=r"dump\.txt: file is 50,000,000 bytes"):
         load_knowledge(tmp_path)
+
+
+@pytest.fixture()
+def folder(tmp_path: Path) -> Path:
+    target = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, target)
+    return target
+
+
+def test_a_fifo_named_txt_is_an_error_not_a_hang(folder: Path) -> None:
+    os.mkfifo(folder / "pipe.txt")
+    with pytest.raises(KnowledgeError, match=r"pipe\.txt: not a regular file"):
+        load_knowledge(folder)
+
+
+def test_a_link_to_a_device_is_an_error_not_endless_reading(folder: Path) -> None:
+    (folder / "zero.txt").symlink_to("/dev/zero")
+    with pytest.raises(KnowledgeError, match=r"zero\.txt: not a regular file"):
+        load_knowledge(folder)
+
+
+def test_a_link_loop_is_walked_once(folder: Path) -> None:
+    (folder / "img").mkdir()
+    (folder / "img" / "a").symlink_to(".")
+    (folder / "img" / "b").symlink_to("..")
+    knowledge = load_knowledge(folder)
+    assert len(knowledge.articles) == 1 and len(knowledge.facts) == 10
+
+
+def test_an_unreadable_sub_folder_is_reported(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    hidden = folder / "archive"
+    hidden.mkdir()
+    scandir = os.scandir
+
+    def refusing(path: str) -> Any:
+        if path == str(hidden):
+            raise PermissionError(13, "Permission denied", path)
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refusing)
+    with pytest.raises(KnowledgeError, match=r"archive: cannot be read \(Permission denied\)"):
+        load_knowledge(folder)
+
+
+def test_a_byte_order_mark_and_cr_line_ends_are_read_as_layout() -> None:
+    raw = "\ufeffMARLOW (Gazette) \u2014 The bridge reopened on Tuesday.\r\rWorkers repainted the cables.\r\rGazette"
+    article, facts = parse_article("bridge", raw)
+    assert article.dateline == "MARLOW (Gazette)"
+    assert [fact.text for fact in facts] == ["The bridge reopened on Tuesday.", "Workers repainted the cables."]
+    assert all(raw[fact.start : fact.end] == fact.text for fact in facts)
+    assert article.attribution == "Gazette"
+
+
+def test_a_japanese_last_paragraph_is_a_fact_not_an_outlet_line() -> None:
+    article, facts = parse_article("ja", "東京で首脳会談が行われた。\n\n両首脳は協力の強化で合意した。")
+    assert [fact.text for fact in facts] == ["東京で首脳会談が行われた。", "両首脳は協力の強化で合意した。"]
+    assert article.attribution == ""
