@@ -281,3 +281,10 @@ def test_chat_in_a_terminal_never_echoes_escape_sequences() -> None:
     reply = shown.split(b"bot> ", 1)[1]
     assert b"Cho Hyun" in reply
     assert b"\x1b]" not in shown and b"\x1b[2J" not in shown  # the title and the screen are left alone
+
+
+def test_loading_past_the_time_limit_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = run("ask", "Who is Cho Hyun?", env={"QABOT_LOAD_TIMEOUT": "0.001", "QABOT_USE_CACHE": "false"})
+    assert result.returncode == 2
+    assert "took longer than" in result.stderr and "QABOT_LOAD_TIMEOUT" in result.stderr
+    assert "Traceback" not in result.stderr
