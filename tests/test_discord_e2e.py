@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -166,15 +167,20 @@ def test_still_answers_after_the_gateway_connection_drops(bot: BotProcess, fake:
     bot.alive()
 
 
+def reload_fails_and_old_facts_serve(process: BotProcess, fake: FakeDiscord, why: str, who: dict[str, Any]) -> None:
+    """SIGHUP: the reload fails saying ``why``, and the old facts still answer."""
+    process.process.send_signal(signal.SIGHUP)
+    wait_for(lambda: "knowledge reload failed" in process.output(), what="the reload to fail")
+    assert why in process.output()
+    reply = ask(fake, "Who is the Japanese foreign minister?", who)
+    assert "Takeshi Iwaya" in reply.body["data"]["embeds"][0]["description"]
+
+
 def test_sighup_with_broken_knowledge_keeps_the_old_facts(bot: BotProcess, fake: FakeDiscord, workdir: Path) -> None:
     broken = workdir / "knowledge" / "broken.txt"
     broken.write_bytes(b"\xff\xfe not utf-8")
     try:
-        bot.process.send_signal(signal.SIGHUP)
-        wait_for(lambda: "knowledge reload failed" in bot.output(), what="the reload to fail")
-        assert "broken.txt" in bot.output()
-        reply = ask(fake, "Who is the Japanese foreign minister?", user(21))
-        assert "Takeshi Iwaya" in reply.body["data"]["embeds"][0]["description"]
+        reload_fails_and_old_facts_serve(bot, fake, "broken.txt", user(21))
     finally:
         broken.unlink()
     bot.process.send_signal(signal.SIGHUP)
@@ -256,11 +262,7 @@ def test_sighup_with_a_fifo_and_a_link_loop_fails_fast_and_sigterm_still_stops(
         (tmp_path / "knowledge" / "img").mkdir()
         (tmp_path / "knowledge" / "img" / "a").symlink_to(".")
         (tmp_path / "knowledge" / "img" / "b").symlink_to(".")
-        process.process.send_signal(signal.SIGHUP)
-        wait_for(lambda: "knowledge reload failed" in process.output(), what="the reload to fail")
-        assert "pipe.txt: not a regular file" in process.output()
-        reply = ask(fake, "Who is the Japanese foreign minister?", user(31))
-        assert "Takeshi Iwaya" in reply.body["data"]["embeds"][0]["description"]
+        reload_fails_and_old_facts_serve(process, fake, "pipe.txt: not a regular file", user(31))
     finally:
         code = process.stop()
     assert code == 0, process.output()

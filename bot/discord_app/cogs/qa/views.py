@@ -28,6 +28,12 @@ def fact_key(fact_id: str) -> str:
     return hashlib.sha256(fact_id.encode()).hexdigest()[:16]
 
 
+def _fact_id(interaction: discord.Interaction[Any], match: re.Match[str]) -> str:
+    """The fact a pressed button's custom id names."""
+    client: QABot = interaction.client
+    return client.fact_id(match["fact"])
+
+
 class FeedbackButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"qabot:vote:(?P<vote>up|down):(?P<fact>.+)"
 ):
@@ -48,8 +54,7 @@ class FeedbackButton(
     async def from_custom_id(
         cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> FeedbackButton:
-        client: QABot = interaction.client
-        return cls(match["vote"], client.fact_id(match["fact"]))
+        return cls(match["vote"], _fact_id(interaction, match))
 
     async def callback(self, interaction: discord.Interaction[QABot]) -> None:  # type: ignore[override]
         message = interaction.message
@@ -80,8 +85,7 @@ class SuggestionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=
     async def from_custom_id(
         cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> SuggestionButton:
-        client: QABot = interaction.client
-        return cls(client.fact_id(match["fact"]), getattr(item, "label", None) or "Show")
+        return cls(_fact_id(interaction, match), getattr(item, "label", None) or "Show")
 
     async def callback(self, interaction: discord.Interaction[QABot]) -> None:  # type: ignore[override]
         from bot.discord_app.cogs.qa.cog import QA
