@@ -1,18 +1,27 @@
-"""The local terminal chat: what a new user runs first, no Discord account needed."""
+"""The local terminal chat: what a new user runs first, no Discord account needed.
+
+On a terminal, replies are wrapped to its width by rich, with colour unless ``NO_COLOR``
+is set; through a pipe, lines come out plain and whole. Typing the number of a "did you
+mean" suggestion reads it; "help" explains how to ask; "quit", "bye", Ctrl-D or Ctrl-C
+leave.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from typing import TextIO
 
+from bot.engine.answer import Answer
 from bot.engine.conversation import Conversations
 from bot.engine.knowledge import Knowledge
 from bot.engine.text import printable
 from bot.render import introduction, render_text
 
 _PROMPT = "you> "
-_QUIT = {"quit", "exit", "/quit", "/exit", ":q"}
+_QUIT = {"quit", "exit", "/quit", "/exit", ":q", "q"}
+_KEY = "terminal"
 
 
 def _typed_lines() -> Iterator[str]:
@@ -26,16 +35,44 @@ def _typed_lines() -> Iterator[str]:
             return
 
 
+class _Screen:
+    """Where replies go: a terminal (wrapped to its width, colour if allowed) or plain text."""
+
+    def __init__(self, stdout: TextIO, terminal: bool) -> None:
+        self.stdout = stdout
+        self.color = terminal and not os.environ.get("NO_COLOR")
+        self._console = None
+        if terminal:
+            from rich.console import Console
+
+            self._console = Console(file=stdout, highlight=False, no_color=not self.color, emoji=False)
+
+    def show(self, text: str) -> None:
+        if self._console is None:
+            self.stdout.write(text + "\n")
+            self.stdout.flush()
+            return
+        from rich.text import Text
+
+        self._console.print(Text.from_ansi(text), markup=False)
+
+
 def run_chat(
-    knowledge: Knowledge, conversation: Conversations, *, stdin: TextIO | None = None, stdout: TextIO | None = None
+    knowledge: Knowledge,
+    conversation: Conversations,
+    *,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    verbose: bool = False,
 ) -> int:
-    """Answer questions typed at the terminal, as one conversation, until EOF, Ctrl-C or "quit"."""
+    """Answer questions typed at the terminal, as one conversation, until EOF, Ctrl-C, "quit" or "bye"."""
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     interactive = stdin.isatty() and stdout.isatty()
-    color = stdout.isatty()
-    stdout.write(introduction(knowledge) + "\nType a question, or 'quit' to leave.\n\n")
+    screen = _Screen(stdout, interactive)
+    screen.show(introduction(knowledge) + "\nType a question, 'help' for how to ask, or 'quit' to leave.\n")
     lines: Iterator[str] = _typed_lines() if interactive else iter(stdin)
+    suggestions: list[str] = []
     try:
         for line in lines:
             question = line.strip()
@@ -45,9 +82,19 @@ def run_chat(
                 continue
             if not interactive:
                 stdout.write(f"{_PROMPT}{printable(question)}\n")
-            answer = conversation.answer("terminal", question)
-            stdout.write("bot> " + render_text(answer, knowledge, color=color) + "\n\n")
-            stdout.flush()
+            answer = _picked(conversation, question, suggestions) or conversation.answer(_KEY, question)
+            suggestions = list(answer.suggestion_ids) if answer.kind == "abstain" else []
+            reply = render_text(answer, knowledge, color=screen.color, verbose=verbose, pickable=True)
+            screen.show("bot> " + reply + "\n")
+            if answer.kind == "goodbye":
+                break
     except KeyboardInterrupt:
         stdout.write("\n")
     return 0
+
+
+def _picked(conversation: Conversations, typed: str, suggestions: list[str]) -> Answer | None:
+    """The suggestion whose number was typed, as an answer; None when it is not a pick."""
+    if not typed.isdigit() or not 1 <= int(typed) <= len(suggestions):
+        return None
+    return conversation.matcher.answer_fact(suggestions[int(typed) - 1])

@@ -38,13 +38,15 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--knowledge", metavar="DIR", type=Path, default=argparse.SUPPRESS, help=knowledge_help)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("chat", parents=[common], help="talk to the bot in this terminal (the default)")
+    chat = commands.add_parser("chat", parents=[common], help="talk to the bot in this terminal (the default)")
+    chat.add_argument("--verbose", action="store_true", help="also show fact ids and confidence")
 
     ask = commands.add_parser(
         "ask", parents=[common], help="answer questions once; with none, read one per line from standard input"
     )
     ask.add_argument("questions", nargs="*", metavar="QUESTION")
     ask.add_argument("--json", action="store_true", help="one JSON object per question")
+    ask.add_argument("--verbose", action="store_true", help="also show fact ids and confidence")
     ask.add_argument("--conversation", metavar="ID", help="treat the questions as consecutive turns of conversation ID")
 
     facts = commands.add_parser("facts", parents=[common], help="list the fact base with ids")
@@ -92,7 +94,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     matcher = _loaded(wiring.matcher_for, settings)
-    return run_chat(matcher.knowledge, wiring.conversations_for(settings, matcher))
+    verbose = getattr(args, "verbose", False)
+    return run_chat(matcher.knowledge, wiring.conversations_for(settings, matcher), verbose=verbose)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -113,7 +116,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
         else:
-            print(render_text(answer, knowledge, color=sys.stdout.isatty()) + "\n", flush=True)
+            color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+            print(render_text(answer, knowledge, color=color, verbose=args.verbose) + "\n", flush=True)
     return 0
 
 

@@ -9,7 +9,7 @@ through :func:`printable` first, so it can never carry terminal escape sequences
 from __future__ import annotations
 
 from bot.engine.answer import Answer
-from bot.engine.knowledge import Knowledge
+from bot.engine.knowledge import Fact, Knowledge
 from bot.engine.text import printable
 
 _STYLES = {"quote": "1", "cite": "36", "dim": "2", "warn": "33"}
@@ -32,28 +32,61 @@ def introduction(knowledge: Knowledge) -> str:
     )
 
 
-def render_text(answer: Answer, knowledge: Knowledge, *, color: bool = False) -> str:
-    """The whole reply to one question as text."""
-    if answer.kind in ("greeting", "help"):
+def help_text(knowledge: Knowledge) -> str:
+    """How to use the chat: questions, follow-ups, suggestions, leaving."""
+    return printable(
+        f"{introduction(knowledge)}\n\n"
+        "- Ask a question in your own words: who, what, when, where, why, how many.\n"
+        '- Follow up as you would in a conversation: "why?", "when was that?", '
+        '"what about Trump?", "and after that?".\n'
+        "- When the article does not say, I offer numbered suggestions: type the number to read one.\n"
+        "- Type quit or bye, or press Ctrl-D, to leave."
+    )
+
+
+def _where(fact: Fact) -> str:
+    return "photo caption" if fact.kind == "caption" else f"paragraph {fact.paragraph}"
+
+
+def render_text(
+    answer: Answer, knowledge: Knowledge, *, color: bool = False, verbose: bool = False, pickable: bool = False
+) -> str:
+    """The whole reply to one question as text. ``verbose`` adds fact ids and the
+    confidence; ``pickable`` says that a suggestion is read by typing its number."""
+    if answer.kind == "greeting":
         return introduction(knowledge)
+    if answer.kind == "help":
+        return help_text(knowledge)
+    if answer.kind == "thanks":
+        return "You're welcome! Ask me anything else about the article."
+    if answer.kind == "goodbye":
+        return "Goodbye!"
     if answer.kind == "empty":
         return "Please type a question about the article."
     if answer.kind == "abstain":
         lines = [_style(NOT_IN_ARTICLE, "warn", color)]
-        if answer.suggestions:
-            lines.append("Did you mean:")
-            lines += [f"  - {printable(suggestion)}" for suggestion in answer.suggestions]
+        if answer.suggestion_ids:
+            lines.append("Did you mean one of these? Type its number to read it." if pickable else "Did you mean:")
+            for number, (fact_id, text) in enumerate(zip(answer.suggestion_ids, answer.suggestions, strict=True), 1):
+                fact = knowledge.fact(fact_id)
+                lines.append(f"  {number}. {printable(fact.text if fact else text)}")
+        if verbose:
+            lines.append(_style(f"confidence {answer.confidence:.2f}", "dim", color))
         return "\n".join(lines)
     lines = []
-    cited: dict[str, list[tuple[int, str]]] = {}
+    cited: dict[str, list[tuple[int, Fact]]] = {}
     for number, item in enumerate(answer.facts, start=1):
         lines.append(f"{_style(chr(0x201C) + item.fact.text + chr(0x201D), 'quote', color)} [{number}]")
-        cited.setdefault(item.fact.article_id, []).append((number, item.fact.id))
+        cited.setdefault(item.fact.article_id, []).append((number, item.fact))
     lines.append("")
-    # One source line per article: its citation, then which quotes came from where.
+    # One source line per article: its citation, then where in it each quote stands.
     for article_id, quotes in cited.items():
         numbers = "".join(f"[{number}]" for number, _ in quotes)
-        ids = ", ".join(fact_id for _, fact_id in quotes)
-        lines.append(_style(f"{numbers} {knowledge.articles[article_id].citation()} ({ids})", "cite", color))
-    lines.append(_style(f"confidence {answer.confidence:.2f}", "dim", color))
+        where = ", ".join(_where(fact) for _, fact in quotes)
+        line = f"{numbers} {knowledge.articles[article_id].citation()}, {where}"
+        if verbose:
+            line += " (" + ", ".join(fact.id for _, fact in quotes) + ")"
+        lines.append(_style(line, "cite", color))
+    if verbose:
+        lines.append(_style(f"confidence {answer.confidence:.2f}", "dim", color))
     return "\n".join(lines)

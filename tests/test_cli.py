@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -288,3 +289,47 @@ def test_loading_past_the_time_limit_is_one_line_and_exit_2(tmp_path: Path) -> N
     assert result.returncode == 2
     assert "took longer than" in result.stderr and "QABOT_LOAD_TIMEOUT" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def chat_in_terminal(typed: list[str], *, columns: int = 80, extra: dict[str, str] | None = None) -> list[bytes]:
+    """What the chat shows after each typed line, in a pseudo-terminal ``columns`` wide."""
+    from tests.support.terminal import Terminal
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QABOT_") and k != "NO_COLOR"}
+    env.update({"TERM": "xterm", "COLUMNS": str(columns), **(extra or {})})
+    terminal = Terminal([sys.executable, "-m", "bot", "chat"], cwd=ROOT, env=env, columns=columns)
+    shown = []
+    try:
+        shown.append(terminal.read_until(b"you> "))
+        for line in typed:
+            terminal.send(line + "\r")
+            shown.append(terminal.read_until(b"you> "))
+        terminal.send("quit\r")
+    finally:
+        terminal.close()
+    return shown
+
+
+def test_chat_wraps_to_the_terminal_width_between_words() -> None:
+    shown = chat_in_terminal(["Why are the governments arranging the visit?"], columns=50)
+    lines = [line.rstrip() for line in re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", shown[1].decode()).split("\r\n")]
+    reply = lines[lines.index(next(line for line in lines if line.startswith("bot> "))) :]
+    assert len(reply) > 3 and max(len(line) for line in reply) <= 50
+    # Lines break between words: joined with spaces, the quote is the article's sentence.
+    assert "Prime Minister Shigeru Ishiba, diplomatic sources said Friday." in " ".join(reply)
+
+
+def test_chat_suggestions_are_numbered_and_picked_by_number() -> None:
+    shown = chat_in_terminal(["What is Ishiba's favourite food?", "1"])
+    assert b"1. This combined photo shows" in shown[1]
+    picked = shown[2].decode()
+    assert "\u201cThis combined photo shows Japanese Prime Minister Shigeru Ishiba" in picked.replace("\r\n", " ")
+
+
+def test_chat_honours_no_color_and_explains_itself() -> None:
+    colored = chat_in_terminal(["Will Lee meet Donald Trump?"])
+    assert re.search(rb"\x1b\[[0-9;]*m", colored[1])
+    plain = chat_in_terminal(["Will Lee meet Donald Trump?", "help"], extra={"NO_COLOR": "1"})
+    assert not re.search(rb"\x1b\[[0-9;]*m", plain[1] + plain[2])
+    helped = plain[2].decode().replace("\r\n", " ")
+    assert "Follow up" in helped and "quit" in helped and "number" in helped

@@ -11,14 +11,30 @@ from bot.render import NOT_IN_ARTICLE, render_text
 
 def test_answer_quotes_the_original_text_with_numbered_citations(seed: Knowledge, matcher: Matcher) -> None:
     answer = matcher.answer("Ishiba and Lee")
-    text = render_text(answer, seed)
+    text = render_text(answer, seed, verbose=True)
     assert len(answer.facts) >= 2
     for number, item in enumerate(answer.facts, start=1):
         assert f"\u201c{item.fact.text}\u201d [{number}]" in text
     numbers = "".join(f"[{n}]" for n in range(1, len(answer.facts) + 1))
     ids = ", ".join(item.fact.id for item in answer.facts)
-    assert f"{numbers} Japan, South Korea arranging Lee visit for talks with Ishiba, Kyodo ({ids})" in text
+    where = ", ".join(f"paragraph {item.fact.paragraph}" for item in answer.facts)
+    assert f"{numbers} Japan, South Korea arranging Lee visit for talks with Ishiba, Kyodo, {where} ({ids})" in text
     assert text.count("Kyodo") == 1
+    assert "confidence" in text
+
+
+def test_readers_see_paragraphs_not_ids_or_scores(seed: Knowledge, matcher: Matcher) -> None:
+    text = render_text(matcher.answer("Will Lee meet Donald Trump?"), seed)
+    assert text.endswith("[1] Japan, South Korea arranging Lee visit for talks with Ishiba, Kyodo, paragraph 6")
+    assert "ishiba-lee-summit:" not in text and "confidence" not in text
+
+
+def test_small_talk_gets_a_human_reply(seed: Knowledge, matcher: Matcher) -> None:
+    assert render_text(matcher.answer("thx"), seed).startswith("You're welcome")
+    assert render_text(matcher.answer("thanks a lot!"), seed).startswith("You're welcome")
+    assert render_text(matcher.answer("bye"), seed) == "Goodbye!"
+    helped = render_text(matcher.answer("help"), seed)
+    assert "follow up" in helped.lower() and "quit" in helped and "number" in helped
 
 
 def test_abstention_says_so_and_lists_suggestions(seed: Knowledge, matcher: Matcher) -> None:
@@ -26,6 +42,7 @@ def test_abstention_says_so_and_lists_suggestions(seed: Knowledge, matcher: Matc
     text = render_text(answer, seed)
     assert text.startswith(NOT_IN_ARTICLE)
     assert "Did you mean:" in text
+    assert "  1. " in text and "\u2026" not in text  # numbered, whole sentences
 
 
 def test_colour_only_wraps_the_same_words(seed: Knowledge, matcher: Matcher) -> None:

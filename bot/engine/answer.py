@@ -9,8 +9,9 @@ from pydantic import BaseModel, ConfigDict
 from bot.engine.knowledge import Fact
 
 # answer: facts answer the question. abstain: the knowledge does not say.
-# greeting / help: small talk, answered with an introduction. empty: nothing was asked.
-AnswerKind = Literal["answer", "abstain", "greeting", "help", "empty"]
+# greeting, help, thanks, goodbye: small talk, each with a reply of its own.
+# empty: nothing was asked.
+AnswerKind = Literal["answer", "abstain", "greeting", "help", "thanks", "goodbye", "empty"]
 
 
 class ScoredFact(BaseModel):

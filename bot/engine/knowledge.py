@@ -143,6 +143,14 @@ class Knowledge(BaseModel):
     def facts_of(self, article_id: str) -> list[Fact]:
         return [fact for fact in self.facts if fact.article_id == article_id]
 
+    def fact(self, fact_id: str) -> Fact | None:
+        """The fact with this id, if the knowledge holds it."""
+        return self._by_id.get(fact_id)
+
+    @functools.cached_property
+    def _by_id(self) -> dict[str, Fact]:
+        return {fact.id: fact for fact in self.facts}
+
 
 _PARAGRAPH = re.compile(r"(?:^[ \t]*\S[^\n]*(?:\n|\Z))+", re.MULTILINE)
 _CREDIT = re.compile(r"\s*\(([^()\n]{1,60})\)\s*$")

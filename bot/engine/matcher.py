@@ -28,21 +28,33 @@ _COMPLETION_CUTOFF = 60.0
 # Facts beyond the first are quoted only when they score this close to the best one.
 _MULTI_RATIO = 0.85
 
-_GREETINGS = frozenset(
-    "hi hello hey hiya howdy greetings yo morning evening afternoon thanks thank cheers "
-    "bye goodbye ok okay good day night".split()
-)
+_GREETINGS = frozenset("hi hello hey hiya howdy greetings yo morning evening afternoon ok okay good day".split())
+_THANKS = frozenset("thanks thank thx ty tnx thankyou cheers ta appreciate appreciated".split())
+_GOODBYES = frozenset("bye goodbye byebye cya ya later farewell night goodnight ciao".split())
 _HELP = frozenset("help commands usage how work start menu".split())
+_SMALL = (
+    _GREETINGS
+    | _THANKS
+    | _GOODBYES
+    | textmod.STOPWORDS
+    | frozenset("so much lot see great nice cool awesome perfect".split())
+)
 
 
 def small_talk(words: list[str]) -> AnswerKind | None:
-    """ "empty", "greeting" or "help" when a question's words are that, else None."""
+    """The kind of small talk a question's words are ("empty", "greeting", "thanks",
+    "goodbye" or "help"), or None for a question."""
     if not words:
         return "empty"
     found = set(words)
-    if found & _GREETINGS and found <= _GREETINGS | textmod.STOPWORDS:
-        return "greeting"
-    if found & _HELP and found <= _HELP | _GREETINGS | textmod.STOPWORDS | {"can", "do", "you"}:
+    if found <= _SMALL:
+        if found & _GOODBYES:
+            return "goodbye"
+        if found & _THANKS:
+            return "thanks"
+        if found & _GREETINGS:
+            return "greeting"
+    if found & _HELP and found <= _HELP | _SMALL | {"can", "do", "you"}:
         return "help"
     return None
 

@@ -11,6 +11,7 @@ from bot.discord_app import embeds
 from bot.discord_app.cogs.qa.views import FeedbackButton, SuggestionButton
 from bot.engine.answer import Answer
 from bot.engine.knowledge import Knowledge
+from bot.render import render_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +50,8 @@ def reply_for(answer: Answer, knowledge: Knowledge) -> Reply:
         return Reply(embed=embeds.answer_embed(answer, knowledge), view=view)
     if answer.kind in ("greeting", "help"):
         return Reply(content=embeds.help_text(knowledge))
-    if answer.kind == "empty":
-        return Reply(content="Please type a question about the article.")
+    if answer.kind in ("empty", "thanks", "goodbye"):
+        return Reply(content=render_text(answer, knowledge))
     if not answer.suggestion_ids:
         return Reply(content=embeds.abstain_text(answer))
     view = discord.ui.View(timeout=None)
