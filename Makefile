@@ -1,17 +1,24 @@
-# Two commands do all set-up: `make chat` and `make test`. Each creates .venv on its own.
+# Two commands do all set-up: `make chat` and `make test`. Each creates .venv on its own;
+# chat installs only what the bot needs, test adds the test and benchmark tools.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+RUNTIME := $(VENV)/.runtime
 STAMP := $(VENV)/.installed
+DATA := benchmarks/data
 
-.PHONY: chat test lint eval clean
+.PHONY: chat test lint eval eval-news clean
 
-$(STAMP): pyproject.toml
+$(RUNTIME): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	touch $(RUNTIME)
+
+$(STAMP): $(RUNTIME)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
 	touch $(STAMP)
 
-chat: $(STAMP)
+chat: $(RUNTIME)
 	$(BIN)/python -m bot chat
 
 lint: $(STAMP)
@@ -22,9 +29,14 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest -q
 
-eval: $(STAMP)
-	$(BIN)/python -m bot eval ../shared/eval/article-dev.jsonl
-	$(BIN)/python -m bot eval ../shared/eval/squad2-dev.jsonl
+eval: $(RUNTIME)
+	$(BIN)/python -m bot eval $(DATA)/article-dev.jsonl
+	$(BIN)/python -m bot eval $(DATA)/squad2-dev.jsonl
+
+# The BBC articles are not in this repository; NEWS points at a copy (see benchmarks/data/README.md).
+NEWS ?= ../shared/eval/news-dev.jsonl
+eval-news: $(RUNTIME)
+	$(BIN)/python -m bot eval $(NEWS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -36,7 +36,7 @@ from bot.evaluation.harness import read_records
 from bot.evaluation.metrics import overlaps, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
-SQUAD = ROOT.parent / "shared" / "eval" / "squad2-dev.jsonl"
+SQUAD = ROOT / "benchmarks" / "data" / "squad2-dev.jsonl"
 SEED_QUESTIONS = [
     "Is Lee Jae Myung coming to Japan?",
     "Who is the Japanese foreign minister?",

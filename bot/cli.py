@@ -59,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--sweep", action="store_true", help="also show the trade-off at thresholds 0.1 to 0.9")
 
     commands.add_parser("check", parents=[common], help="validate settings and knowledge")
+    init = commands.add_parser("init", help="create a knowledge folder with an example article, and a .env")
+    init.add_argument("folder", nargs="?", type=Path, default=Path("."), metavar="DIR", help="where (default: here)")
     commands.add_parser("run", parents=[common], help="run the Discord bot (without a token: the local chat)")
     commands.add_parser("sync", parents=[common], help="upload the slash commands to Discord now")
     return parser
@@ -173,6 +175,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    from bot.scaffold import init
+
+    try:
+        done = init(args.folder)
+    except OSError as exc:
+        raise KnowledgeError(
+            f"{Path(exc.filename or args.folder).resolve()}: cannot be created ({exc.strerror})"
+        ) from None
+    print("\n".join(done))
+    where = "" if args.folder.resolve() == Path.cwd() else f"cd {args.folder} && "
+    print(f"Next: {where}qabot chat   (edit .env to add a Discord token, then: qabot run)")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     settings = _settings(args)
     knowledge = _loaded(wiring.load_knowledge, settings)
@@ -229,6 +246,7 @@ _COMMANDS = {
     "facts": cmd_facts,
     "eval": cmd_eval,
     "check": cmd_check,
+    "init": cmd_init,
     "run": cmd_run,
     "sync": cmd_sync,
 }

@@ -1,6 +1,6 @@
 """Draw the threshold trade-off (answerable-correct against unanswerable-abstained) as SVG.
 
-    .venv/bin/python scripts/tradeoff_plot.py ../shared/eval/article-dev.jsonl ../shared/eval/squad2-dev.jsonl
+    .venv/bin/python scripts/tradeoff_plot.py benchmarks/data/article-dev.jsonl benchmarks/data/squad2-dev.jsonl
 
 Every file is answered once; each threshold from 0.05 to 0.95 is then scored from the
 same predictions, as ``eval --sweep`` does. The curve of each file goes to

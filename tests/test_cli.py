@@ -333,3 +333,57 @@ def test_chat_honours_no_color_and_explains_itself() -> None:
     assert not re.search(rb"\x1b\[[0-9;]*m", plain[1] + plain[2])
     helped = plain[2].decode().replace("\r\n", " ")
     assert "Follow up" in helped and "quit" in helped and "number" in helped
+
+
+def test_init_creates_a_knowledge_folder_and_a_dot_env_and_keeps_what_exists(tmp_path: Path) -> None:
+    result = run("init", str(tmp_path / "mine"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "created" in result.stdout and "qabot chat" in result.stdout
+    assert (tmp_path / "mine" / "knowledge" / f"{SEED_ID}.txt").read_bytes() == (
+        ROOT / "knowledge" / f"{SEED_ID}.txt"
+    ).read_bytes()
+    assert (tmp_path / "mine" / ".env").read_text() == (ROOT / ".env.example").read_text()
+    (tmp_path / "mine" / ".env").write_text("QABOT_MAX_FACTS=2\n")
+    again = run("init", str(tmp_path / "mine"), cwd=tmp_path)
+    assert "kept" in again.stdout and (tmp_path / "mine" / ".env").read_text() == "QABOT_MAX_FACTS=2\n"
+    asked = run("ask", "Who is Cho Hyun?", cwd=tmp_path / "mine")
+    assert asked.returncode == 0 and "Cho Hyun visited Japan" in asked.stdout
+
+
+def test_a_missing_knowledge_folder_names_the_full_path_and_the_way_out(tmp_path: Path) -> None:
+    result = run("ask", "Who is Cho Hyun?", cwd=tmp_path)
+    assert result.returncode == 2
+    assert str(tmp_path / "knowledge") in result.stderr
+    assert "qabot init" in result.stderr and "--knowledge" in result.stderr and "QABOT_KNOWLEDGE_DIR" in result.stderr
+
+
+def test_the_package_ships_the_example_and_its_data(tmp_path: Path) -> None:
+    """The copies shipped inside the package are the repository's own."""
+    data = ROOT / "bot" / "data"
+    for name in (f"{SEED_ID}.txt", f"{SEED_ID}.meta.toml", "aliases.toml"):
+        assert (data / "example" / name).read_bytes() == (ROOT / "knowledge" / name).read_bytes(), name
+    assert (data / "env.example").read_bytes() == (ROOT / ".env.example").read_bytes()
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stderr[-2000:]
+    import zipfile
+
+    (wheel,) = tmp_path.glob("qabot-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for name in (f"bot/data/example/{SEED_ID}.txt", "bot/data/example/aliases.toml", "bot/data/env.example"):
+        assert name in names
+    assert "bot/engine/confidence.json" in names

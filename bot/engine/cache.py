@@ -70,8 +70,8 @@ def cache_key(folder: Path) -> str:
 def load_index(folder: Path, cache_dir: Path | None) -> FactIndex:
     """The index of ``folder``: from the cache when its files are unchanged, else built
     (and then cached, when ``cache_dir`` is given)."""
-    if cache_dir is None:
-        return FactIndex.from_folder(folder)
+    if cache_dir is None or not folder.is_dir():
+        return FactIndex.from_folder(folder)  # which says what is wrong with a missing folder
     key = cache_key(folder)
     entry = cache_dir / f"{_PREFIX}{key}"
     if key and entry.is_dir():

@@ -399,12 +399,17 @@ def load_articles(paths: list[Path]) -> list[tuple[Article, list[Fact]]]:
 def article_files(folder: Path) -> list[Path]:
     """The article files of ``folder``, checked: the folder exists, holds some, ids unique."""
     if not folder.exists():
-        raise KnowledgeError(f"{folder}: knowledge folder does not exist")
+        raise KnowledgeError(
+            f"{folder.resolve()}: knowledge folder does not exist; create one with the example article by "
+            "running `qabot init`, or point --knowledge or QABOT_KNOWLEDGE_DIR at your folder"
+        )
     if not folder.is_dir():
         raise KnowledgeError(f"{folder}: not a folder")
     files = [Path(name) for name in file_names(folder, (".txt",))]
     if not files:
-        raise KnowledgeError(f"{folder}: no articles (.txt files) found")
+        raise KnowledgeError(
+            f"{folder.resolve()}: no articles (.txt files) found; add some, or run `qabot init` for an example"
+        )
     seen: dict[str, Path] = {}
     for path in files:
         if path.stem in seen:

@@ -1,6 +1,6 @@
 """The benchmark harness behind ``python -m bot eval``.
 
-Reads the JSON Lines format of ``shared/eval/README.md``: one record per article with
+Reads the JSON Lines format of ``benchmarks/data/README.md``: one record per article with
 its raw ``context`` and questions. Each context is parsed by the same code as a file in
 ``knowledge/``, each question is answered without looking at its answers, and, when
 answers are present, the predictions are scored afterwards.
