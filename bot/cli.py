@@ -205,7 +205,6 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def _discord(args: argparse.Namespace, *, sync_only: bool) -> int:
     import asyncio
-    import logging
 
     settings = _settings(args)
     index = _loaded(wiring.load_index, settings)
@@ -217,11 +216,13 @@ def _discord(args: argparse.Namespace, *, sync_only: bool) -> int:
         )
         return cmd_chat(args)
 
-    import discord
-
+    from bot import logs
     from bot.discord_app.bot import RunError, run_bot
 
-    discord.utils.setup_logging(level=logging.INFO)
+    try:
+        logs.configure(settings.log_level, settings.log_file)
+    except OSError as exc:
+        raise SettingsError(f"QABOT_LOG_FILE: {settings.log_file}: cannot be written ({exc.strerror})") from None
     try:
         asyncio.run(run_bot(settings, index, sync_only=sync_only))
     except RunError as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -82,12 +82,27 @@ class Settings(BaseSettings):
     # busy server, higher to a curious user.
     cooldown_rate: int = Field(default=5, ge=1)
     cooldown_seconds: float = Field(default=30.0, gt=0)
+    # Logging of the Discord bot: the level (DEBUG shows user text; INFO does not), and a
+    # file to log to besides standard error (rotated at 5 MB, five kept).
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_file: Path | None = None
+    # Starting with Discord out of reach: how many times to try, waiting 2, 4, 8 ... s
+    # (at most a minute) between tries. More rides out longer outages before giving up.
+    connect_attempts: int = Field(default=5, ge=1, le=100)
+    # A file the running bot rewrites every 30 s with its state, for `qabot health`
+    # (a container's health check); unset, none is written.
+    health_file: Path | None = None
     # SQLite file for feedback, unanswered questions and the command-sync hash.
     database_path: Path = Path("qabot.sqlite3")
     # Store questions the bot could not answer (hashed user ids only); off keeps none.
     log_questions: bool = True
     # Votes and stored questions older than this many days are deleted; 0 keeps them.
     retention_days: float = Field(default=90, ge=0)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("discord_token")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -40,10 +41,13 @@ def test_a_gateway_refusal_is_one_line_and_exit_2(fake: FakeDiscord, tmp_path: P
     assert_one_clean_line(result, 2, says)
 
 
-def test_an_unreachable_discord_is_one_line_and_exit_1(fake: FakeDiscord, tmp_path: Path) -> None:
+def test_an_unreachable_discord_is_retried_then_one_line_and_exit_1(fake: FakeDiscord, tmp_path: Path) -> None:
     env = bot_env(fake, ROOT / "knowledge", tmp_path / "db.sqlite3")
     env["QABOT_DISCORD_API_BASE"] = "http://127.0.0.1:9/api/v10"  # nothing listens on the discard port
-    assert_one_clean_line(run_bot(env, tmp_path), 1, "cannot reach Discord")
+    env["QABOT_CONNECT_ATTEMPTS"] = "2"
+    result = run_bot(env, tmp_path)
+    assert_one_clean_line(result, 1, "cannot reach Discord")
+    assert "trying again in 2 s (attempt 2 of 2)" in result.stderr
 
 
 def test_a_token_with_a_line_break_is_a_setting_error(fake: FakeDiscord, tmp_path: Path) -> None:
@@ -52,3 +56,57 @@ def test_a_token_with_a_line_break_is_a_setting_error(fake: FakeDiscord, tmp_pat
     result = run_bot(env, tmp_path)
     assert_one_clean_line(result, 2, "QABOT_DISCORD_TOKEN")
     assert TOKEN[20:] not in result.stderr and TOKEN[:20] not in result.stderr
+
+
+def test_a_discord_outage_at_start_is_ridden_out_and_logged_to_the_file(fake: FakeDiscord, tmp_path: Path) -> None:
+    from tests.support.process import BotProcess, wait_for
+
+    shutil.copytree(ROOT / "knowledge", tmp_path / "knowledge")
+    outage = {"left": 1}
+
+    def unavailable(method: str, path: str) -> tuple[int, dict[str, object], dict[str, str]] | None:
+        if path == "/users/@me" and outage["left"]:
+            outage["left"] -= 1
+            return 503, {"message": "Service Unavailable", "code": 0}, {}
+        return None
+
+    fake.fault = unavailable
+    log_file = tmp_path / "logs" / "qabot.log"
+    process = BotProcess(fake, tmp_path, {"QABOT_LOG_FILE": str(log_file), "QABOT_LOG_LEVEL": "info"})
+    try:
+        wait_for(lambda: process.alive() and "ready as qabot" in process.output(), 60, "the bot to be ready")
+    finally:
+        fake.fault = None
+        code = process.stop()
+    output = process.output()
+    assert code == 0 and "trying again in 2 s" in output and "Traceback" not in output
+    logged = log_file.read_text(encoding="utf-8")
+    assert "trying again in 2 s" in logged and "ready as qabot" in logged
+    assert TOKEN not in logged + output
+
+
+def test_network_faults_are_logged_as_one_line() -> None:
+    import io
+    import logging
+
+    from bot.logs import OneLineNetworkFaults
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(OneLineNetworkFaults())
+    logger = logging.getLogger("qabot-test-network")
+    logger.addHandler(handler)
+    try:
+        try:
+            raise ConnectionResetError(104, "Connection reset by peer")
+        except OSError as error:
+            logger.error("Attempting a reconnect in %.2fs", 3.5, exc_info=error)
+        try:
+            raise ValueError("a bug")
+        except ValueError:
+            logger.exception("command failed")
+    finally:
+        logger.removeHandler(handler)
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "Attempting a reconnect in 3.50s (ConnectionResetError: [Errno 104] Connection reset by peer)"
+    assert "Traceback" in stream.getvalue()  # a bug keeps its traceback

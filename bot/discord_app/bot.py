@@ -16,7 +16,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import aiohttp
 import discord
@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 EXTENSIONS = ("bot.discord_app.cogs.qa",)
+
+# Seconds before the first new try to reach Discord, and the longest wait between tries.
+_FIRST_RETRY = 2.0
+_LAST_RETRY = 60.0
 
 # Gateway close codes that no retry can fix, and what to do about each.
 _FATAL_CLOSES = {
@@ -86,11 +90,13 @@ def _fact_keys(knowledge: Knowledge) -> dict[str, str]:
 
 class RunError(Exception):
     """The bot cannot run; the message says what to do. ``config`` when the settings (or
-    the bot's set-up on Discord) are at fault rather than the network."""
+    the bot's set-up on Discord) are at fault rather than the network; ``retry`` when
+    trying again later may work."""
 
-    def __init__(self, message: str, *, config: bool) -> None:
+    def __init__(self, message: str, *, config: bool, retry: bool = False) -> None:
         super().__init__(message)
         self.config = config
+        self.retry = retry
 
 
 def run_error(error: BaseException, settings: Settings) -> RunError | None:
@@ -105,12 +111,14 @@ def run_error(error: BaseException, settings: Settings) -> RunError | None:
         )
         return RunError(message, config=config)
     if isinstance(error, discord.HTTPException):
-        return RunError(f"Discord answered HTTP {error.status} while starting; try again later", config=False)
+        return RunError(f"Discord answered HTTP {error.status} while starting", config=False, retry=error.status >= 500)
     if isinstance(error, aiohttp.ClientError | OSError | asyncio.TimeoutError):
         where = settings.discord_api_base or "discord.com"
         reason = str(error) or type(error).__name__
         return RunError(
-            f"cannot reach Discord at {where} ({reason}); check the network, or QABOT_DISCORD_API_BASE", config=False
+            f"cannot reach Discord at {where} ({reason}); check the network, or QABOT_DISCORD_API_BASE",
+            config=False,
+            retry=True,
         )
     return None
 
@@ -159,6 +167,7 @@ class QABot(commands.AutoShardedBot):
         )
         self.force_sync = force_sync
         self._reloading = False
+        self.tasks: set[asyncio.Future[Any]] = set()
         self._watchdogs: dict[int | None, asyncio.Task[None]] = {}
 
     async def setup_hook(self) -> None:
@@ -266,24 +275,46 @@ class QABot(commands.AutoShardedBot):
 
 
 async def run_bot(settings: Settings, index: FactIndex, *, sync_only: bool = False) -> None:
-    """Run until SIGINT or SIGTERM (or, with ``sync_only``, sync the commands and stop)."""
+    """Run until SIGINT or SIGTERM (or, with ``sync_only``, sync the commands and stop).
+
+    When Discord cannot be reached, tries again ``QABOT_CONNECT_ATTEMPTS`` times in all,
+    waiting twice as long each time (at most a minute), a line in the log for each.
+    """
     assert settings.discord_token is not None
     point_at(settings)
     discord.VoiceClient.warn_nacl = False  # the bot has no voice features
     discord.VoiceClient.warn_dave = False
-    bot = QABot(settings, index, force_sync=sync_only)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopping.set)
-    loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(bot.reload_knowledge()))
-    try:
-        await _run(bot, settings, stopping, sync_only=sync_only)
-    except Exception as error:
-        found = run_error(error, settings)
-        if found is None:
-            raise
-        raise found from None
+    delay = _FIRST_RETRY
+    for attempt in range(1, settings.connect_attempts + 1):
+        bot = QABot(settings, index, force_sync=sync_only)
+        loop.add_signal_handler(signal.SIGHUP, _reload_on_signal, bot)
+        try:
+            await _run(bot, settings, stopping, sync_only=sync_only)
+            return
+        except Exception as error:
+            found = run_error(error, settings)
+            if found is None:
+                raise
+            if not found.retry or attempt == settings.connect_attempts or stopping.is_set():
+                raise found from None
+            log.warning(
+                "%s; trying again in %.0f s (attempt %d of %d)", found, delay, attempt + 1, settings.connect_attempts
+            )
+            index = bot.matcher.index  # a reload meanwhile carries over
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), delay)
+            return  # told to stop while waiting
+        delay = min(_LAST_RETRY, delay * 2)
+
+
+def _reload_on_signal(bot: QABot) -> None:
+    task = asyncio.ensure_future(bot.reload_knowledge())
+    bot.tasks.add(task)  # held until done, so it is not collected while it runs
+    task.add_done_callback(bot.tasks.discard)
 
 
 async def _run(bot: QABot, settings: Settings, stopping: asyncio.Event, *, sync_only: bool) -> None:
