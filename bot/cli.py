@@ -59,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--sweep", action="store_true", help="also show the trade-off at thresholds 0.1 to 0.9")
 
     commands.add_parser("check", parents=[common], help="validate settings and knowledge")
+    backup = commands.add_parser(
+        "backup", parents=[common], help="copy the feedback database, safely while the bot runs"
+    )
+    backup.add_argument("path", type=Path, metavar="PATH", help="the copy to write (a folder: a dated file in it)")
+    commands.add_parser("health", parents=[common], help="whether the running bot is connected (QABOT_HEALTH_FILE)")
     init = commands.add_parser("init", help="create a knowledge folder with an example article, and a .env")
     init.add_argument("folder", nargs="?", type=Path, default=Path("."), metavar="DIR", help="where (default: here)")
     commands.add_parser("run", parents=[common], help="run the Discord bot (without a token: the local chat)")
@@ -190,6 +195,38 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    import sqlite3
+    import time
+
+    from bot.discord_app.store import backup
+
+    settings = _settings(args)
+    source = settings.database_path
+    if not source.is_file():
+        raise SettingsError(f"{source.resolve()}: no database there to back up (QABOT_DATABASE_PATH)")
+    target = args.path / time.strftime("qabot-%Y%m%d-%H%M%S.sqlite3") if args.path.is_dir() else args.path
+    if target.exists():
+        raise SettingsError(f"{target.resolve()}: already exists; choose another path")
+    try:
+        votes, questions = backup(source, target)
+    except (sqlite3.Error, OSError) as exc:
+        raise SettingsError(f"backing up {source.resolve()} to {target.resolve()} failed: {exc}") from None
+    print(f"backed up {votes} votes and {questions} unanswered questions to {target.resolve()}")
+    return 0
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    from bot.discord_app.health import read_health
+
+    settings = _settings(args)
+    if settings.health_file is None:
+        raise SettingsError("QABOT_HEALTH_FILE is not set; the running bot writes its state there")
+    healthy, line = read_health(settings.health_file)
+    print(line) if healthy else _error(line)
+    return 0 if healthy else EXIT_FAILURE
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     settings = _settings(args)
     knowledge = _loaded(wiring.load_knowledge, settings)
@@ -248,6 +285,8 @@ _COMMANDS = {
     "eval": cmd_eval,
     "check": cmd_check,
     "init": cmd_init,
+    "backup": cmd_backup,
+    "health": cmd_health,
     "run": cmd_run,
     "sync": cmd_sync,
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -110,3 +111,58 @@ def test_network_faults_are_logged_as_one_line() -> None:
     lines = stream.getvalue().splitlines()
     assert lines[0] == "Attempting a reconnect in 3.50s (ConnectionResetError: [Errno 104] Connection reset by peer)"
     assert "Traceback" in stream.getvalue()  # a bug keeps its traceback
+
+
+def test_health_follows_the_running_bot(fake: FakeDiscord, tmp_path: Path) -> None:
+    from tests.support.process import BotProcess, wait_for
+
+    shutil.copytree(ROOT / "knowledge", tmp_path / "knowledge")
+    health = tmp_path / "state" / "health.json"
+    env = {"QABOT_HEALTH_FILE": str(health)}
+
+    def check() -> subprocess.CompletedProcess[str]:
+        full = {k: v for k, v in os.environ.items() if not k.startswith("QABOT_")} | env
+        return subprocess.run(
+            [sys.executable, "-m", "bot", "health"], cwd=tmp_path, env=full, capture_output=True, text=True, timeout=60
+        )
+
+    before = check()
+    assert before.returncode == 1 and before.stderr.startswith("error: ") and "Traceback" not in before.stderr
+    process = BotProcess(fake, tmp_path, env)
+    try:
+        wait_for(lambda: process.alive() and "ready as qabot" in process.output(), 60, "the bot to be ready")
+        wait_for(lambda: check().returncode == 0, 30, "a healthy state")
+        assert check().stdout.startswith("ok: connected")
+    finally:
+        code = process.stop()
+    assert code == 0
+    after = check()
+    assert after.returncode == 1 and "not connected" in after.stderr
+
+
+def test_backup_copies_the_database_while_it_is_in_use(tmp_path: Path) -> None:
+    from bot.discord_app.store import FeedbackStore
+
+    database = tmp_path / "qabot.sqlite3"
+    store = FeedbackStore(database)
+    store.record_vote(1, None, "a:p1.s1", "q", True)
+    store.record_unanswered(2, "Who?", "who")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QABOT_")} | {"QABOT_DATABASE_PATH": str(database)}
+    target = tmp_path / "copy.sqlite3"
+    try:  # the store still holds the database open
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "backup", str(target)], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+    finally:
+        store.close()
+    assert result.returncode == 0, result.stderr
+    assert "1 votes and 1 unanswered questions" in result.stdout
+    assert FeedbackStore(target).votes() == [("a:p1.s1", 1)]
+    again = subprocess.run(
+        [sys.executable, "-m", "bot", "backup", str(target)], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert again.returncode == 2 and "already exists" in again.stderr
+    into_folder = subprocess.run(
+        [sys.executable, "-m", "bot", "backup", str(tmp_path)], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert into_folder.returncode == 0 and len(list(tmp_path.glob("qabot-*.sqlite3"))) == 1

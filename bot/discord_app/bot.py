@@ -15,7 +15,9 @@ import json
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
@@ -24,6 +26,8 @@ import yarl
 from discord.ext import commands
 
 from bot import wiring
+from bot.discord_app.health import INTERVAL as HEALTH_INTERVAL
+from bot.discord_app.health import write_health
 from bot.discord_app.store import FeedbackStore, OffLoopStore
 from bot.engine.conversation import Conversations
 from bot.engine.index import FactIndex
@@ -168,6 +172,9 @@ class QABot(commands.AutoShardedBot):
         self.force_sync = force_sync
         self._reloading = False
         self.tasks: set[asyncio.Future[Any]] = set()
+        self.started = time.time()
+        self._health: asyncio.Task[None] | None = None
+        self._health_changed = asyncio.Event()
         self._watchdogs: dict[int | None, asyncio.Task[None]] = {}
 
     async def setup_hook(self) -> None:
@@ -175,6 +182,22 @@ class QABot(commands.AutoShardedBot):
             await self.load_extension(extension)
         await self.sync_commands()
         self._watch(None)
+        if self.settings.health_file is not None:
+            self._health = asyncio.create_task(self._report_health(self.settings.health_file))
+
+    async def _report_health(self, path: Path) -> None:
+        """Rewrite the health file every so often, for `qabot health`."""
+        while not self.is_closed():
+            try:
+                await asyncio.to_thread(
+                    write_health, path, ready=self.is_ready(), latency=self.latency, started=self.started
+                )
+            except OSError as exc:
+                log.warning("could not write the health file %s: %s", path, exc)
+            # Every so often, and at once when the connection comes or goes.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._health_changed.wait(), HEALTH_INTERVAL)
+            self._health_changed.clear()
 
     # -- READY watchdog: Discord may accept a connection and never send READY ------------
 
@@ -205,11 +228,13 @@ class QABot(commands.AutoShardedBot):
                 task.cancel()
 
     async def on_shard_disconnect(self, shard_id: int) -> None:
+        self._health_changed.set()
         if not self.is_closed():
             self._watch(shard_id)
 
     async def on_shard_ready(self, shard_id: int) -> None:
         self._settled(shard_id)
+        self._health_changed.set()
 
     async def on_shard_resumed(self, shard_id: int) -> None:
         self._settled(shard_id)
@@ -265,11 +290,16 @@ class QABot(commands.AutoShardedBot):
         return True, message
 
     async def on_ready(self) -> None:
+        self._health_changed.set()
         log.info("ready as %s in %d servers", self.user, len(self.guilds))
 
     async def close(self) -> None:
         for task in self._watchdogs.values():
             task.cancel()
+        if self._health is not None and self.settings.health_file is not None:
+            self._health.cancel()
+            with contextlib.suppress(OSError):
+                write_health(self.settings.health_file, ready=False, latency=float("nan"), started=self.started)
         await super().close()
         await self.store.aclose()
 

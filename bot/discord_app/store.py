@@ -10,6 +10,7 @@ through :class:`OffLoopStore`, which keeps every database call off the event loo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import secrets
@@ -237,3 +238,22 @@ class OffLoopStore:
             log.error("feedback store still busy after %.0f s; dropping %d queued writes", timeout, self._queued)
             self._worker.shutdown(wait=False, cancel_futures=True)
         self.sync.close()
+
+
+def backup(source: Path, target: Path) -> tuple[int, int]:
+    """Copy the database at ``source`` to ``target`` with SQLite's online backup, safe
+    while the bot writes to it; returns the votes and stored questions copied."""
+    partial = target.with_name(f".{target.name}.partial-{secrets.token_hex(4)}")
+    reading = f"{source.resolve().as_uri()}?mode=ro"
+    try:
+        with (
+            contextlib.closing(sqlite3.connect(reading, uri=True)) as db,
+            contextlib.closing(sqlite3.connect(partial)) as copy,
+        ):
+            db.backup(copy)
+            votes = int(copy.execute("SELECT COUNT(*) FROM votes").fetchone()[0])
+            questions = int(copy.execute("SELECT COUNT(*) FROM unanswered").fetchone()[0])
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return votes, questions
