@@ -42,10 +42,18 @@ def test_startup_uploads_commands_once(bot: BotProcess, fake: FakeDiscord) -> No
     uploads = fake.sent("PUT", f"/applications/{APP_ID}/commands")
     assert len(uploads) == 1
     commands = {command["name"]: command for command in uploads[0].body}
-    assert set(commands) == {"ask", "facts", "source", "help", "unanswered", "reload"}
+    assert set(commands) == {"ask", "facts", "source", "help", "unanswered", "reload", "status", "Ask the article"}
     option = commands["ask"]["options"][0]
     assert option["name"] == "question" and option["autocomplete"] is True
     assert option["max_length"] == 300
+    assert commands["ask"]["options"][1]["name"] == "private" and commands["ask"]["options"][1]["type"] == 5
+    assert commands["Ask the article"]["type"] == 3  # a message's context menu
+    # Japanese and Korean beside English, in every description and in the menu's name.
+    for language in ("ja", "ko"):
+        assert commands["ask"]["description_localizations"][language]
+        assert commands["ask"]["options"][0]["description_localizations"][language]
+        assert commands["Ask the article"]["name_localizations"][language]
+    assert commands["ask"]["description_localizations"]["ja"] == "記事について質問する"
 
 
 def test_ask_quotes_the_right_sentence(bot: BotProcess, fake: FakeDiscord) -> None:
@@ -266,3 +274,44 @@ def test_sighup_with_a_fifo_and_a_link_loop_fails_fast_and_sigterm_still_stops(
     finally:
         code = process.stop()
     assert code == 0, process.output()
+
+
+def test_ask_privately_is_ephemeral(bot: BotProcess, fake: FakeDiscord) -> None:
+    payload = fake.slash(
+        "ask",
+        [{"name": "question", "type": 3, "value": "Who is Cho Hyun?"}, {"name": "private", "type": 5, "value": True}],
+        user(41),
+    )
+    fake.dispatch("INTERACTION_CREATE", payload)
+    reply = callback_for(fake, payload)
+    assert reply.body["data"]["flags"] & EPHEMERAL
+    assert "Cho Hyun" in reply.body["data"]["embeds"][0]["description"]
+
+
+def test_the_message_menu_asks_the_article(bot: BotProcess, fake: FakeDiscord) -> None:
+    message = fake.incoming_message("Who will Lee meet in the United States?", user(42), guild=True)
+    data = {
+        "id": fake.next_id(),
+        "name": "Ask the article",
+        "type": 3,
+        "target_id": message["id"],
+        "resolved": {"messages": {message["id"]: message}},
+    }
+    payload = fake.interaction(2, data, user(43))
+    fake.dispatch("INTERACTION_CREATE", payload)
+    reply = callback_for(fake, payload)
+    assert "Donald Trump" in reply.body["data"]["embeds"][0]["description"]
+
+
+def test_status_is_for_the_owner_and_shows_the_bot(bot: BotProcess, fake: FakeDiscord) -> None:
+    refused = fake.slash("status", [], user(44))
+    fake.dispatch("INTERACTION_CREATE", refused)
+    assert "can't use this command" in callback_for(fake, refused).body["data"]["content"]
+    owner = fake.slash("status", [], user(1))  # the application's owner in the fake Discord
+    fake.dispatch("INTERACTION_CREATE", owner)
+    data = callback_for(fake, owner).body["data"]
+    assert data["flags"] & EPHEMERAL
+    fields = {field["name"]: field["value"] for field in data["embeds"][0]["fields"]}
+    assert fields["Knowledge"] == "1 articles, 10 facts"
+    assert "answered" in fields["Questions since start"] and "#0:" in fields["Shards"]
+    assert fields["Feedback database"].endswith("KB")

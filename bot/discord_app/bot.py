@@ -13,10 +13,12 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import signal
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,6 +31,7 @@ from bot import wiring
 from bot.discord_app.health import INTERVAL as HEALTH_INTERVAL
 from bot.discord_app.health import write_health
 from bot.discord_app.store import FeedbackStore, OffLoopStore
+from bot.discord_app.translations import Translator
 from bot.engine.conversation import Conversations
 from bot.engine.index import FactIndex
 from bot.engine.knowledge import Knowledge, KnowledgeError
@@ -90,6 +93,19 @@ def _fact_keys(knowledge: Knowledge) -> dict[str, str]:
     from bot.discord_app.cogs.qa.views import fact_key
 
     return {fact_key(fact.id): fact.id for fact in knowledge.facts}
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """What /status shows."""
+
+    uptime: float  # seconds since the start
+    shards: dict[int, float]  # each shard's gateway latency in seconds
+    articles: int
+    facts: int
+    answered: int  # questions answered since the start
+    abstained: int
+    database_bytes: int | None  # None: the feedback database is unavailable
 
 
 class RunError(Exception):
@@ -178,6 +194,7 @@ class QABot(commands.AutoShardedBot):
         self._watchdogs: dict[int | None, asyncio.Task[None]] = {}
 
     async def setup_hook(self) -> None:
+        await self.tree.set_translator(Translator())
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands()
@@ -239,13 +256,39 @@ class QABot(commands.AutoShardedBot):
     async def on_shard_resumed(self, shard_id: int) -> None:
         self._settled(shard_id)
 
+    def state(self) -> Status:
+        """The bot's state for /status."""
+        from bot.discord_app.cogs.qa.cog import QA
+
+        cog = self.get_cog("QA")
+        counts = dict(cog.counts) if isinstance(cog, QA) else {}
+        size = 0
+        for suffix in ("", "-wal"):
+            with contextlib.suppress(OSError):
+                size += os.stat(f"{self.settings.database_path}{suffix}").st_size
+        return Status(
+            uptime=time.time() - self.started,
+            shards={shard_id: shard.latency for shard_id, shard in self.shards.items()},
+            articles=len(self.knowledge.articles),
+            facts=len(self.knowledge.facts),
+            answered=counts.get("answer", 0),
+            abstained=counts.get("abstain", 0),
+            database_bytes=size if self.store.available else None,
+        )
+
     def fact_id(self, key: str) -> str:
         """The fact id a button's key stands for (see ``fact_key``); a key the knowledge no
         longer holds, or an older button's full fact id, comes back as it is."""
         return self._fact_keys.get(key, key)
 
-    def command_hash(self) -> str:
-        payload = [command.to_dict(self.tree) for command in self.tree.get_commands()]
+    async def command_hash(self) -> str:
+        """A digest of the commands as uploaded, translations included."""
+        translator = self.tree.translator
+        registered = self.tree.get_commands()
+        if translator is None:
+            payload = [command.to_dict(self.tree) for command in registered]
+        else:
+            payload = [await command.get_translated_payload(self.tree, translator) for command in registered]
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
     async def sync_commands(self) -> None:
@@ -256,7 +299,7 @@ class QABot(commands.AutoShardedBot):
             synced = await self.tree.sync(guild=guild)
             log.info("synced %d commands to the development guild", len(synced))
             return
-        digest = self.command_hash()
+        digest = await self.command_hash()
         if not self.force_sync and await self.store.get_meta(_SYNC_HASH_KEY) == digest:
             log.info("commands unchanged since the last sync; not syncing")
             return

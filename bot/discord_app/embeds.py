@@ -7,12 +7,18 @@ so Discord never rejects a reply for its size; :func:`fit` enforces the total la
 
 from __future__ import annotations
 
+import math
+from typing import TYPE_CHECKING
+
 import discord
 
 from bot.engine.answer import Answer
 from bot.engine.knowledge import Knowledge
 from bot.engine.text import clip
 from bot.render import NOT_IN_ARTICLE, introduction
+
+if TYPE_CHECKING:
+    from bot.discord_app.bot import Status
 
 MESSAGE_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -88,6 +94,23 @@ def help_text(knowledge: Knowledge) -> str:
         "or mention me with your question. `/facts` lists what I know and `/source` shows where it comes from.",
         MESSAGE_LIMIT,
     )
+
+
+def status_embed(status: Status) -> discord.Embed:
+    """/status: uptime, shards, knowledge, questions since the start, database size."""
+    hours, rest = divmod(int(status.uptime), 3600)
+    embed = discord.Embed(title="Status", colour=COLOUR)
+    embed.add_field(name="Uptime", value=f"{hours} h {rest // 60} min")
+    shards = ", ".join(
+        f"#{shard}: {latency * 1000:.0f} ms" if math.isfinite(latency) else f"#{shard}: connecting"
+        for shard, latency in sorted(status.shards.items())
+    )
+    embed.add_field(name="Shards", value=clip(shards or "none connected", FIELD_LIMIT))
+    embed.add_field(name="Knowledge", value=f"{status.articles} articles, {status.facts} facts")
+    embed.add_field(name="Questions since start", value=f"{status.answered} answered, {status.abstained} abstained")
+    size = "unavailable" if status.database_bytes is None else f"{status.database_bytes / 1024:.0f} KB"
+    embed.add_field(name="Feedback database", value=size)
+    return fit(embed)
 
 
 def source_embed(knowledge: Knowledge) -> discord.Embed:

@@ -221,7 +221,18 @@ class FakeDiscord:
             )
         if method == "PUT" and parts[0] == "applications" and parts[-1] == "commands":
             return self._json(
-                [{**command, "id": self.next_id(), "application_id": APP_ID, "version": "1"} for command in body or []]
+                [
+                    # As Discord answers: every command has a type and a description ("" for menus).
+                    {
+                        "type": 1,
+                        "description": "",
+                        **command,
+                        "id": self.next_id(),
+                        "application_id": APP_ID,
+                        "version": "1",
+                    }
+                    for command in body or []
+                ]
             )
         if method == "POST" and parts[0] == "interactions" and parts[-1] == "callback":
             data = (body or {}).get("data") or {}

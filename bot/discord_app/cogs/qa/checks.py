@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-async def _not_too_fast(interaction: discord.Interaction[QABot]) -> bool:
+async def not_too_fast(interaction: discord.Interaction[QABot]) -> bool:
     from bot.discord_app.cogs.qa.cog import QA
 
     cog = interaction.client.get_cog("QA")
@@ -33,7 +33,7 @@ async def _not_too_fast(interaction: discord.Interaction[QABot]) -> bool:
 
 def cooldown() -> Callable[[T], T]:
     """The per-user question rate limit from the settings (shared with DMs and mentions)."""
-    return app_commands.check(_not_too_fast)
+    return app_commands.check(not_too_fast)
 
 
 def owner_only() -> Callable[[T], T]:

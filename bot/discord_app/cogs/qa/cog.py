@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections import Counter
 from typing import TYPE_CHECKING
 
 import discord
@@ -31,6 +32,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 QUESTION_MAX_LENGTH = 300
+ASK_MENU = "Ask the article"
+
+
+def _conversation(interaction: discord.Interaction[QABot]) -> str:
+    """Whose conversation a question belongs to: one user in one channel (or DM)."""
+    return f"{interaction.guild_id or 'dm'}:{interaction.channel_id or 0}:{interaction.user.id}"
 
 
 class QA(commands.Cog):
@@ -42,13 +49,20 @@ class QA(commands.Cog):
         self.cooldowns = Cooldowns(settings.cooldown_rate, settings.cooldown_seconds)
         # When each user was last told to slow down: one notice per cooldown window.
         self._warned: dict[int, float] = {}
+        # Questions answered and abstained on since the start, for /status.
+        self.counts: Counter[str] = Counter()
+        # A message's context menu: its text asked as a question.
+        self.ask_menu = app_commands.ContextMenu(name=ASK_MENU, callback=self.ask_message)
+        self.ask_menu.add_check(checks.not_too_fast)
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(FeedbackButton, SuggestionButton)
+        self.bot.tree.add_command(self.ask_menu)
         self._previous_on_error = self.bot.tree.on_error
         self.bot.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
 
     async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.ask_menu.name, type=self.ask_menu.type)
         self.bot.tree.on_error = self._previous_on_error  # type: ignore[method-assign]
 
     # -- answering -----------------------------------------------------------------
@@ -57,23 +71,31 @@ class QA(commands.Cog):
         """Answer as the next turn of ``conversation`` (a DM, or a user in a channel)."""
         question = question[: self.bot.settings.max_question_chars]
         answer = self.bot.conversations.answer(conversation, question)
+        self.counts[answer.kind] += 1
         if answer.kind == "abstain":
             self.bot.store.record_unanswered(user_id, question, normalize(question))
         log.debug("question from %s answered as %s", user_id, answer.kind)
         return answer
 
     @app_commands.command(name="ask", description="Ask a question about the article")
-    @app_commands.describe(question="Your question, in your own words")
+    @app_commands.describe(question="Your question, in your own words", private="Only you see the answer")
     @checks.cooldown()
     async def ask(
         self,
         interaction: discord.Interaction[QABot],
         question: app_commands.Range[str, 1, QUESTION_MAX_LENGTH],
+        private: bool = False,
     ) -> None:
-        channel = interaction.channel_id or 0
-        answer = self.answer(
-            question, interaction.user.id, f"{interaction.guild_id or 'dm'}:{channel}:{interaction.user.id}"
-        )
+        answer = self.answer(question, interaction.user.id, _conversation(interaction))
+        await send_reply(interaction, reply_for(answer, self.bot.knowledge), ephemeral=private)
+
+    async def ask_message(self, interaction: discord.Interaction[QABot], message: discord.Message) -> None:
+        """The "Ask the article" menu of a message: its text, asked as a question."""
+        question = message.content.strip()
+        if not question:
+            await interaction.response.send_message("That message has no text to ask about.", ephemeral=True)
+            return
+        answer = self.answer(question[:QUESTION_MAX_LENGTH], interaction.user.id, _conversation(interaction))
         await send_reply(interaction, reply_for(answer, self.bot.knowledge))
 
     async def show_fact(self, interaction: discord.Interaction[QABot], fact_id: str) -> None:
@@ -139,6 +161,12 @@ class QA(commands.Cog):
         else:
             text = "\n".join(f"{count}\u00d7 {clip(question, 150)}" for question, count in rows)
         await interaction.response.send_message(clip(text, embeds.MESSAGE_LIMIT), ephemeral=True)
+
+    @app_commands.command(name="status", description="How the bot is doing (bot owner only)")
+    @app_commands.default_permissions(administrator=True)
+    @checks.owner_only()
+    async def status(self, interaction: discord.Interaction[QABot]) -> None:
+        await interaction.response.send_message(embed=embeds.status_embed(self.bot.state()), ephemeral=True)
 
     @app_commands.command(name="reload", description="Load the knowledge folder again (bot owner only)")
     @app_commands.default_permissions(administrator=True)

@@ -60,10 +60,10 @@ def reply_for(answer: Answer, knowledge: Knowledge) -> Reply:
     return Reply(content=embeds.abstain_text(answer), view=view)
 
 
-async def send_reply(interaction: discord.Interaction[Any], reply: Reply) -> None:
-    """Answer an interaction with ``reply``."""
+async def send_reply(interaction: discord.Interaction[Any], reply: Reply, *, ephemeral: bool = False) -> None:
+    """Answer an interaction with ``reply`` (``ephemeral``: seen by the asker only)."""
     try:
-        await interaction.response.send_message(**reply.kwargs())
+        await interaction.response.send_message(**reply.kwargs(), ephemeral=ephemeral)
     finally:
         reply.forget_view()
 
