@@ -187,6 +187,27 @@ def test_processes_building_the_cache_at_once_leave_it_whole(folder: Path, tmp_p
         ]
         outputs = [builder.communicate(timeout=120)[0].strip() for builder in builders]
         assert outputs == ["10"] * 6
-        assert [path.name.startswith("index-") for path in cache.iterdir()] == [True]  # one entry, no partial left
+        assert not [path for path in cache.iterdir() if path.name.startswith(".")]  # no partial left
+        assert len(entries(cache)) == 1
         (entry,) = entries(cache)
         assert len(read_entry(entry).facts) == 10
+
+
+def test_unchanged_files_are_not_read_again_to_find_their_entry(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import time
+
+    cache = tmp_path / "cache"
+    settled = time.time() - 60
+    for path in folder.iterdir():
+        os.utime(path, (settled, settled))
+    first = load_index(folder, cache)
+    monkeypatch.setattr(cache_module, "cache_key", lambda folder: pytest.fail("the files were hashed again"))
+    assert load_index(folder, cache).knowledge == first.knowledge
+    # An edited file changes its stat data, so its contents are hashed again.
+    monkeypatch.undo()
+    article = folder / "ishiba-lee-summit.txt"
+    article.write_text(article.read_text(encoding="utf-8") + "\n\nA closing line.\n", encoding="utf-8")
+    assert load_index(folder, cache).facts[-1].text == "A closing line."

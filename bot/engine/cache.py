@@ -2,9 +2,12 @@
 
 Each entry is a folder named by :func:`cache_key` (the knowledge files' names and
 contents, the package version and this module's format number) holding ``index.json``
-and ``arrays.npz``. Nothing in it runs code when loaded: JSON, and numpy arrays read with
-``allow_pickle=False``. The newest few entries are kept, within a size cap, so switching
-between knowledge folders does not rebuild. Entries are written to a private temporary
+and ``arrays.npz``. Nothing in it runs code when loaded: JSON, and numpy arrays read
+with ``allow_pickle=False``. Hashing every file of an archive takes most of a warm
+start, so a small record maps the files' stat data (names, sizes, times, inodes) to the
+key found for them last: a start whose files have not changed reads only the entry.
+The newest few entries are kept, within a size cap, so switching between knowledge
+folders does not rebuild. Entries are written to a private temporary
 folder and renamed into place, so concurrent writers never share a file; anything in
 doubt on reading (a damaged file, another format, a mismatch) is ignored and rebuilt.
 """
@@ -16,8 +19,10 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -44,6 +49,10 @@ KEEP = 4
 MAX_BYTES = 2 * 1024**3
 
 _PREFIX = "index-"
+_STAT_PREFIX = "stat-"
+# Files changed this recently may change again within the clock's resolution, so their
+# stat data do not yet stand for their contents (git's "racy" files).
+_RACY_SECONDS = 2.0
 _ARTICLE_FIELDS = ("id", "title", "outlet", "published", "url", "dateline", "attribution", "path", "text")
 _KINDS: tuple[Literal["sentence", "caption"], ...] = ("sentence", "caption")
 
@@ -72,8 +81,11 @@ def load_index(folder: Path, cache_dir: Path | None) -> FactIndex:
     (and then cached, when ``cache_dir`` is given)."""
     if cache_dir is None or not folder.is_dir():
         return FactIndex.from_folder(folder)  # which says what is wrong with a missing folder
-    key = cache_key(folder)
+    quick, newest = stat_key(folder)
+    key = _recalled(cache_dir, quick) or cache_key(folder)
     entry = cache_dir / f"{_PREFIX}{key}"
+    # Files changed in the last moments may change again unseen by their stat data.
+    settled = time.time() - newest > _RACY_SECONDS
     if key and entry.is_dir():
         try:
             index = read_entry(entry)
@@ -83,6 +95,8 @@ def load_index(folder: Path, cache_dir: Path | None) -> FactIndex:
         else:
             with contextlib.suppress(OSError):
                 os.utime(entry)  # most recently used
+                if settled:
+                    _remember(cache_dir, quick, key)
             lexicon.preload(index.lexicon)
             return index
     index = FactIndex.from_folder(folder)
@@ -90,10 +104,47 @@ def load_index(folder: Path, cache_dir: Path | None) -> FactIndex:
         index.lexicon = lexicon.table(index.words)
         try:
             write_entry(cache_dir, entry.name, index)
+            if settled:
+                _remember(cache_dir, quick, key)
             prune(cache_dir)
         except OSError as exc:
             log.warning("could not write the index cache in %s: %s", cache_dir, exc)
     return index
+
+
+def stat_key(folder: Path) -> tuple[str, float]:
+    """A digest of every knowledge file's name, size, modification time and inode, and
+    the newest modification time: a quick stand-in for :func:`cache_key`, as git's index
+    stands in for hashing the work tree."""
+    digest = hashlib.sha256(f"{__version__}:{FORMAT}:{folder.resolve()}".encode())
+    prefix = len(str(folder)) + 1
+    newest = 0.0
+    for name in file_names(folder):
+        try:
+            info = os.stat(name)
+        except OSError:
+            return "", time.time()
+        digest.update(f"{name[prefix:]}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ino}\0{info.st_dev}\n".encode())
+        newest = max(newest, info.st_mtime)
+    return digest.hexdigest(), newest
+
+
+def _recalled(cache_dir: Path, quick: str) -> str:
+    """The content key last found for files with these stat data, or ""."""
+    if not quick:
+        return ""
+    try:
+        key = (cache_dir / f"{_STAT_PREFIX}{quick}").read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    return key if re.fullmatch(r"[0-9a-f]{64}", key) else ""
+
+
+def _remember(cache_dir: Path, quick: str, key: str) -> None:
+    if quick:
+        partial = cache_dir / f".{_STAT_PREFIX}{quick}.{os.getpid()}"
+        partial.write_text(key, encoding="ascii")
+        partial.replace(cache_dir / f"{_STAT_PREFIX}{quick}")
 
 
 def write_entry(cache_dir: Path, name: str, index: FactIndex) -> None:
@@ -201,6 +252,9 @@ def prune(cache_dir: Path) -> None:
         total += size
         if number >= KEEP or (number > 0 and total > MAX_BYTES):
             shutil.rmtree(path, ignore_errors=True)
-    # Older caches were single pickle files; they are never read again.
+    # Stat records of entries gone, and older caches (single pickle files, never read again).
+    for record in cache_dir.glob(f"{_STAT_PREFIX}*"):
+        if not (cache_dir / f"{_PREFIX}{_recalled(cache_dir, record.name[len(_STAT_PREFIX) :])}").is_dir():
+            record.unlink(missing_ok=True)
     for old in cache_dir.glob("index-*.pickle"):
         old.unlink(missing_ok=True)

@@ -15,7 +15,7 @@ import os
 import re
 import stat
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Literal
@@ -116,6 +116,19 @@ class Fact(BaseModel):
         object.__setattr__(fact, "__pydantic_extra__", None)
         object.__setattr__(fact, "__pydantic_private__", None)
         return fact
+
+    def __reduce__(self) -> tuple[Callable[..., Fact], tuple[object, ...]]:
+        # Facts cross from parsing processes to the main one by the hundred thousand:
+        # rebuilt by ``trusted`` they unpickle about twice as fast as by pydantic's state.
+        return Fact.trusted, (
+            self.article_id,
+            self.paragraph,
+            self.sentence,
+            self.kind,
+            self.start,
+            self.end,
+            self.text,
+        )
 
 
 # Shared by every trusted fact: frozen facts never add to it, and model_copy copies it.
