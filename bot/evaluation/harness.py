@@ -82,7 +82,7 @@ def is_conversation_file(path: Path) -> bool:
         with path.open(encoding="utf-8") as source:
             first = next((line for line in source if line.strip()), "")
     except (OSError, UnicodeDecodeError) as exc:
-        raise KnowledgeError(f"{path}: cannot be read ({exc})") from None
+        raise KnowledgeError(f"{path.resolve()}: cannot be read ({exc})") from None
     return '"turns"' in first and '"context"' not in first
 
 
@@ -138,7 +138,7 @@ def read_records(path: Path) -> Iterator[EvalRecord]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise KnowledgeError(f"{path}: cannot be read ({exc})") from None
+        raise KnowledgeError(f"{path.resolve()}: cannot be read ({exc})") from None
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
