@@ -57,6 +57,24 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--predictions", type=Path, metavar="OUT.jsonl", help="write one prediction per question")
     evaluate.add_argument("--threshold", type=float, help="confidence needed to answer (default: the setting)")
     evaluate.add_argument("--sweep", action="store_true", help="also show the trade-off at thresholds 0.1 to 0.9")
+    evaluate.add_argument(
+        "--pooled",
+        action="store_true",
+        help="all the file's articles in one knowledge base, as a folder of them would be",
+    )
+    evaluate.add_argument(
+        "--leave-one-out",
+        action="store_true",
+        help="score each article with a confidence model fit on --train and the file's other articles only",
+    )
+    evaluate.add_argument(
+        "--train",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE.jsonl",
+        help="training data for --leave-one-out",
+    )
 
     commands.add_parser("check", parents=[common], help="validate settings and knowledge")
     backup = commands.add_parser(
@@ -150,13 +168,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
         format_conversation_scores,
         format_scores,
         format_sweep,
+        format_turn_scores,
         is_conversation_file,
+        matchers,
         predict,
         read_conversations,
         read_records,
         score,
         score_conversations,
+        score_turns,
         sweep,
+        turn_scores,
         write_predictions,
     )
 
@@ -171,10 +193,25 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 0
     aliases = wiring.load_knowledge(settings).aliases
     records = list(read_records(args.file))
-    predictions, latencies = predict(records, aliases, threshold)
+    if args.leave_one_out:
+        from bot.evaluation.calibrate import leave_one_out, samples
+
+        if not args.train:
+            raise SettingsError("--leave-one-out needs at least one --train FILE.jsonl to fit on")
+        train = [row for path in args.train for row in samples(path, aliases)]
+        predictions, latencies, counts = leave_one_out(records, aliases, train, threshold=threshold, pooled=args.pooled)
+        how = "each article left out in turn" + (", pooled" if args.pooled else "")
+        print(format_scores(f"{args.file.name} ({how})", score(records, predictions, latencies)))
+    else:
+        predictions, latencies = predict(records, aliases, threshold, pooled=args.pooled)
+        print(
+            format_scores(args.file.name + (" (pooled)" if args.pooled else ""), score(records, predictions, latencies))
+        )
+        counts = score_turns(records, matchers(records, aliases, pooled=args.pooled, threshold=threshold))
+    if counts[1]:
+        print(format_turn_scores(turn_scores(counts)))
     if args.predictions:
         write_predictions(args.predictions, predictions)
-    print(format_scores(args.file.name, score(records, predictions, latencies)))
     if args.sweep:
         print(format_sweep(sweep(records, predictions, [round(0.1 * step, 1) for step in range(1, 10)])))
     return 0

@@ -13,11 +13,13 @@ import statistics
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from bot.engine import lexicon
-from bot.engine.knowledge import AliasGroup, Knowledge, KnowledgeError, parse_article
+from bot.engine.confidence import Model
+from bot.engine.knowledge import AliasGroup, Fact, Knowledge, KnowledgeError, parse_article
 from bot.engine.matcher import Matcher
 from bot.evaluation.metrics import overlaps, percentile
 
@@ -38,12 +40,26 @@ class EvalQuestion(BaseModel):
     answers: list[EvalAnswer] = []
 
 
+class SpanTurn(BaseModel):
+    question: str
+    answerable: bool | None = None
+    answers: list[EvalAnswer] = []
+
+
+class SpanConversation(BaseModel):
+    """Turns asked in order, in one conversation, about their record's article."""
+
+    id: str
+    turns: list[SpanTurn]
+
+
 class EvalRecord(BaseModel):
     id: str
     title: str = ""
     source: str = ""
     context: str
     questions: list[EvalQuestion]
+    conversations: list[SpanConversation] = []
 
 
 class Prediction(BaseModel):
@@ -148,18 +164,46 @@ def read_records(path: Path) -> Iterator[EvalRecord]:
             raise KnowledgeError(f"{path}:{number}: not a benchmark record ({exc.error_count()} problem(s))") from None
 
 
+def matchers(
+    records: list[EvalRecord], aliases: tuple[AliasGroup, ...], *, pooled: bool = False, **options: Any
+) -> dict[str, Matcher]:
+    """A matcher per record over its own article, or (``pooled``) one over all the
+    records' articles together, as a knowledge folder of them all would be."""
+    parsed = {record.id: parse_article(record.id, record.context) for record in records}
+    if pooled:
+        knowledge = Knowledge(
+            articles={article.id: article for article, _ in parsed.values()},
+            facts=tuple(fact for _, facts in parsed.values() for fact in facts),
+            aliases=aliases,
+        )
+        shared = Matcher(knowledge, **options)
+        return {record.id: shared for record in records}
+    return {
+        record_id: Matcher(Knowledge(articles={article.id: article}, facts=tuple(facts), aliases=aliases), **options)
+        for record_id, (article, facts) in parsed.items()
+    }
+
+
 def predict(
-    records: Iterable[EvalRecord], aliases: tuple[AliasGroup, ...], threshold: float | None = None
+    records: Iterable[EvalRecord],
+    aliases: tuple[AliasGroup, ...],
+    threshold: float | None = None,
+    *,
+    pooled: bool = False,
+    model: Model | None = None,
+    only: set[str] | None = None,
 ) -> tuple[list[Prediction], list[float]]:
-    """Answer every question; the answers in the records are never read here."""
+    """Answer every question (of the records in ``only``, when given); the answers in the
+    records are never read here."""
+    records = list(records)
     predictions: list[Prediction] = []
     latencies: list[float] = []
     lexicon.warm()  # latency is per question, not the one-off loading of word tables
+    by_record = matchers(records, aliases, pooled=pooled, threshold=threshold, model=model)
     for record in records:
-        article, facts = parse_article(record.id, record.context)
-        matcher = Matcher(
-            Knowledge(articles={article.id: article}, facts=tuple(facts), aliases=aliases), threshold=threshold
-        )
+        if only is not None and record.id not in only:
+            continue
+        matcher = by_record[record.id]
         for question in record.questions:
             started = time.perf_counter()
             answer = matcher.answer(question.question)
@@ -171,7 +215,13 @@ def predict(
                     answered=answer.answered,
                     confidence=round(answer.confidence, 4),
                     facts=[
-                        {"start": item.fact.start, "end": item.fact.end, "text": item.fact.text, "score": item.score}
+                        {
+                            "article": item.fact.article_id,
+                            "start": item.fact.start,
+                            "end": item.fact.end,
+                            "text": item.fact.text,
+                            "score": item.score,
+                        }
                         for item in answer.candidates
                     ],
                 )
@@ -179,12 +229,74 @@ def predict(
     return predictions, latencies
 
 
+def _right_fact(fact: Fact, article_id: str, answers: list[EvalAnswer]) -> bool:
+    """A fact of the question's own article that overlaps one of its answer spans."""
+    return fact.article_id == article_id and any(overlaps((fact.start, fact.end), answer.span) for answer in answers)
+
+
 def _correct(prediction: Prediction, question: EvalQuestion) -> bool:
     if not prediction.facts:
         return False
     top = prediction.facts[0]
+    if top.get("article", prediction.article_id) != prediction.article_id:
+        return False  # pooled: a fact of another article never counts
     start, end = int(top["start"]), int(top["end"])  # type: ignore[call-overload]
     return any(overlaps((start, end), answer.span) for answer in question.answers)
+
+
+class TurnScores(BaseModel):
+    first_turns: int
+    follow_up_turns: int
+    first_turn_accuracy: float | None
+    follow_up_accuracy: float | None
+
+
+def score_turns(
+    records: list[EvalRecord], by_record: dict[str, Matcher], only: set[str] | None = None
+) -> tuple[int, int, int, int]:
+    """(first turns right, first turns, follow-ups right, follow-ups) of the records'
+    conversations, each from a clean slate. A turn is right when it is answered with a
+    fact of its article overlapping an answer, or, when unanswerable, abstained on."""
+    from bot.engine.conversation import Conversations
+
+    counts = [0, 0, 0, 0]
+    for record in records:
+        if only is not None and record.id not in only:
+            continue
+        for conversation in record.conversations:
+            talk = Conversations(by_record[record.id])
+            for number, turn in enumerate(conversation.turns):
+                answer = talk.answer(conversation.id, turn.question)
+                if turn.answerable:
+                    right = answer.answered and _right_fact(answer.facts[0].fact, record.id, turn.answers)
+                else:
+                    right = not answer.answered
+                place = 0 if number == 0 else 2
+                counts[place] += right
+                counts[place + 1] += 1
+    return counts[0], counts[1], counts[2], counts[3]
+
+
+def turn_scores(counts: tuple[int, int, int, int]) -> TurnScores:
+    first_right, first, follow_right, follow = counts
+    return TurnScores(
+        first_turns=first,
+        follow_up_turns=follow,
+        first_turn_accuracy=first_right / first if first else None,
+        follow_up_accuracy=follow_right / follow if follow else None,
+    )
+
+
+def format_turn_scores(scores: TurnScores) -> str:
+    def show(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.3f}"
+
+    return "\n".join(
+        [
+            f"first turns right      {show(scores.first_turn_accuracy)} ({scores.first_turns} conversations)",
+            f"follow-up turns right  {show(scores.follow_up_accuracy)} ({scores.follow_up_turns} turns)",
+        ]
+    )
 
 
 def score(records: list[EvalRecord], predictions: list[Prediction], latencies: list[float]) -> Scores:
