@@ -37,13 +37,14 @@ from bot.engine.knowledge import (
     Article,
     Fact,
     Knowledge,
+    SetAside,
     file_names,
 )
 
 log = logging.getLogger(__name__)
 
 # Bump when what an entry holds, or what the index code puts in it, changes.
-FORMAT = 7
+FORMAT = 8
 # Entries kept: the knowledge folders used most recently, and at most this many bytes.
 KEEP = 4
 MAX_BYTES = 2 * 1024**3
@@ -53,7 +54,7 @@ _STAT_PREFIX = "stat-"
 # Files changed this recently may change again within the clock's resolution, so their
 # stat data do not yet stand for their contents (git's "racy" files).
 _RACY_SECONDS = 2.0
-_ARTICLE_FIELDS = ("id", "title", "outlet", "published", "url", "dateline", "attribution", "path", "text")
+_ARTICLE_FIELDS = ("id", "title", "author", "outlet", "published", "url", "dateline", "attribution", "path", "text")
 _KINDS: tuple[Literal["sentence", "caption"], ...] = ("sentence", "caption")
 
 
@@ -158,7 +159,10 @@ def write_entry(cache_dir: Path, name: str, index: FactIndex) -> None:
         document: dict[str, Any] = {
             "format": FORMAT,
             "version": __version__,
-            "articles": [[getattr(article, f) for f in _ARTICLE_FIELDS] for article in knowledge.articles.values()],
+            "articles": [
+                [*(getattr(article, f) for f in _ARTICLE_FIELDS), [[a.kind, a.start, a.end] for a in article.set_aside]]
+                for article in knowledge.articles.values()
+            ],
             "aliases": [[list(group.phrases), group.related] for group in knowledge.aliases],
             # Alias phrases as lemmas: rebuilding them would load the lemmatizer.
             "phrases": [[list(key), concepts] for key, concepts in index.phrases.concepts.items()],
@@ -206,8 +210,11 @@ def read_entry(entry: Path) -> FactIndex:
         postings, lengths = arrays["postings"], arrays["lengths"]
         columns = [arrays[name].tolist() for name in ("article", "paragraph", "sentence", "kind", "start", "end")]
     articles = {}
-    for values in document["articles"]:
-        article = Article.model_construct(**dict(zip(_ARTICLE_FIELDS, values, strict=True)))
+    for *values, aside in document["articles"]:
+        article = Article.model_construct(
+            **dict(zip(_ARTICLE_FIELDS, values, strict=True)),
+            set_aside=tuple(SetAside.model_construct(kind=kind, start=start, end=end) for kind, start, end in aside),
+        )
         articles[article.id] = article
     ordered = list(articles.values())
     facts = [

@@ -22,6 +22,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.engine import reading
 from bot.engine import text as textmod
 
 ALIASES_FILE = "aliases.toml"
@@ -43,9 +44,20 @@ class ArticleMeta(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     title: str = ""
+    author: str = ""
     outlet: str = ""
     published: str = ""
     url: str = ""
+
+
+class SetAside(BaseModel):
+    """A part of the text read that is not the article's body (see ``bot.engine.reading``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    start: int
+    end: int
 
 
 class Article(BaseModel):
@@ -53,13 +65,17 @@ class Article(BaseModel):
 
     id: str
     title: str
+    author: str = ""
     outlet: str = ""
     published: str = ""
     url: str = ""
     dateline: str = ""
     attribution: str = ""
     path: str = ""
+    # The text the facts' spans point into: the file's, or its repair (see reading.repair).
     text: str = Field(repr=False)
+    # Lines read as headline, byline, boilerplate ... and not made facts.
+    set_aside: tuple[SetAside, ...] = ()
 
     def citation(self) -> str:
         """One line naming the article: title, outlet, date and link where known."""
@@ -243,45 +259,65 @@ def _layout(raw: str) -> str:
 def parse_article(
     article_id: str, raw: str, meta: ArticleMeta | None = None, path: str = ""
 ) -> tuple[Article, list[Fact]]:
-    """Split one article's raw text into its :class:`Article` and :class:`Fact` list."""
-    meta = meta or ArticleMeta()
-    text = _layout(raw)
-    paragraphs = list(_paragraphs(text))
-    attribution = ""
-    if len(paragraphs) > 1 and _is_attribution(text[slice(*paragraphs[-1])]):
-        attribution = text[slice(*paragraphs[-1])]
-        paragraphs.pop()
+    """Read one article's text into its :class:`Article` and :class:`Fact` list.
 
+    The reading stage (``bot.engine.reading``) sets aside what is not the body; its
+    headline, byline and date become metadata, where ``meta`` still wins. Facts are the
+    body's sentences, and a photo caption's words.
+    """
+    meta = meta or ArticleMeta()
+    stored = reading.repair(raw)
+    text = _layout(stored)
+    blocks = reading.read_blocks(text)
+    found: dict[str, str] = {}
+    set_aside: list[SetAside] = []
+    attribution = ""
+    if blocks and blocks[-1].kind in ("boilerplate", "body") and len(blocks) > 1:
+        last = text[blocks[-1].start : blocks[-1].end]
+        if _is_attribution(last):
+            attribution = last
+            blocks = blocks[:-1]
     facts: list[Fact] = []
     dateline = ""
-    body_seen = False
-    for number, (start, end) in enumerate(paragraphs, start=1):
+    number = 0
+    for block in blocks:
+        start, end = block.start, block.end
         chunk = text[start:end]
-        credit = _CREDIT.search(chunk)
-        if number == 1 and credit and _PHOTO_WORDS.search(chunk) and len(paragraphs) > 1:
-            stop = start + credit.start()
-            facts.append(_fact(article_id, raw, number, 1, "caption", start, stop))
+        if block.kind not in ("body", "caption"):
+            set_aside.append(SetAside(kind=block.kind, start=start, end=end))
+            found.setdefault(block.kind, chunk)
             continue
-        if not body_seen:
-            body_seen = True
-            found = _DATELINE.match(chunk)
-            if found:
-                dateline = found.group("dateline").strip()
-                start += found.end()
+        number += 1
+        if block.kind == "caption":
+            credit = _CREDIT.search(chunk)
+            stop = start + (credit.start() if credit else len(chunk))
+            if text[start:stop].strip():
+                facts.append(_fact(article_id, stored, number, 1, "caption", start, len(text[:stop].rstrip())))
+            continue
+        if not dateline and not any(fact.kind == "sentence" for fact in facts):
+            match = _DATELINE.match(chunk)
+            if match:
+                dateline = match.group("dateline").strip()
+                start += match.end()
         for index, (s, e) in enumerate(_sentences(text, start, end), start=1):
-            facts.append(_fact(article_id, raw, number, index, "sentence", s, e))
+            facts.append(_fact(article_id, stored, number, index, "sentence", s, e))
 
-    title = meta.title or article_id.replace("-", " ").replace("_", " ").strip().capitalize()
+    headline = " ".join(found.get("headline", "").split())
+    title = meta.title or headline or article_id.replace("-", " ").replace("_", " ").strip().capitalize()
+    byline = found.get("byline", "")
+    author = meta.author or re.sub(r"^(?:by|written by|reporting by|words by)\s+", "", byline, flags=re.I).strip()
     article = Article(
         id=article_id,
         title=title,
+        author=author,
         outlet=meta.outlet,
-        published=meta.published,
+        published=meta.published or found.get("date", "").strip(),
         url=meta.url,
         dateline=dateline,
         attribution=attribution,
         path=path,
-        text=raw,
+        text=stored,
+        set_aside=tuple(set_aside),
     )
     return article, facts
 

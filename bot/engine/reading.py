@@ -1,0 +1,221 @@
+"""The reading stage: an article's text as people paste or scrape it, sorted into its parts.
+
+Each line is classed by its shape and place, never by exact phrases:
+
+- ``headline``: the first line, short, not ending like a sentence;
+- ``byline`` ("By Ann Keller") and ``date`` (a short line that is a date) near the top;
+- ``caption`` (a line or two ending in a credit in brackets, "... (Marlow Gazette)") and
+  ``credit`` (a short line naming a picture's source, "Image: Getty");
+- ``boilerplate``: short lines that are not sentences and look like links, buttons,
+  counters ("Image 3 of 12") or site furniture (share, follow, advert, related stories),
+  and short non-sentences at the edges of the text;
+- ``summary``: ``@highlight`` lines of story files and the line after each;
+- ``footer``: what follows a rule (``___``, ``---``) in the last part of the text;
+- ``body``: the rest, grouped into paragraphs as the text has them: blank lines, or
+  single newlines between paragraph-length lines, with hard-wrapped lines joined.
+
+Spans are character offsets into the text read, so quotes stay exact.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["headline", "byline", "date", "caption", "credit", "boilerplate", "summary", "footer", "body"]
+
+# What ends a sentence, closing quotes and brackets included, in English and in CJK text.
+_SENTENCE_END = re.compile(r"[.!?\u3002\uff01\uff1f][\"'\u201d\u2019)\]\u300d\u300f\uff09]*$")
+_WORD = re.compile(r"[^\W_]+")
+_RULE = re.compile(r"^[ \t]*(?:[_\-*=~\u2014\u2013][ \t]*){3,}$")
+_BYLINE = re.compile(r"^(?:by|written by|reporting by|words by)\s+\S", re.IGNORECASE)
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_DATE = re.compile(
+    rf"\b(?:\d{{1,2}}\s+{_MONTH}\s+\d{{4}}|{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}})\b",
+    re.IGNORECASE,
+)
+# A credit in brackets at the end of a caption: a name of at most six words.
+_CREDIT = re.compile(r"\(\s*[A-Z][\w.&'/ -]{0,60}\)\s*$")
+_PICTURE_SOURCE = re.compile(r"^(?:image|photo|picture|photograph|video|graphic|illustration)s?\b", re.IGNORECASE)
+# Shapes of site furniture: links, handles, hashtags, counters ("3 of 12", "3/12").
+_LINK_LIKE = re.compile(r"https?://|www\.|\.(?:com|org|net|co\.uk)\b|(?:^|\s)[@#]\w|\S+@\S+\.\w")
+_COUNTER = re.compile(r"\b\d+\s*(?:of|/)\s*\d+\b")
+# Words that site furniture is made of; they count only on short lines that are not sentences.
+_FURNITURE = frozenset(
+    "share shares shared tweet facebook twitter whatsapp linkedin reddit pinterest instagram youtube email "
+    "print copy link comments comment advertisement advert ad ads sponsored promoted related recommended "
+    "more trending popular subscribe subscription newsletter follow sign login log register cookies "
+    "gallery slideshow next previous prev back close skip menu home top read watch listen "
+    "copyright rights reserved caption".split()
+)
+_HIGHLIGHT = "@highlight"
+# Lines near the top that may be a headline, byline or date, and the longest headline.
+_TOP_LINES = 6
+_HEADLINE_WORDS = 20
+_SHORT_WORDS = 10
+# A footer starts at a rule only in the last part of the text.
+_FOOTER_FROM = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    kind: Kind
+    start: int
+    end: int
+
+
+def _lines(text: str) -> list[tuple[int, int, bool]]:
+    """Non-blank lines as (start, end, follows a blank line), whitespace trimmed."""
+    found = []
+    blank = False
+    position = 0
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if stripped:
+            start = position + len(line) - len(line.lstrip())
+            found.append((start, start + len(stripped), blank))
+            blank = False
+        else:
+            blank = True
+        position += len(line) + 1
+    return found
+
+
+def _is_sentence(line: str) -> bool:
+    return _SENTENCE_END.search(line) is not None
+
+
+def _furniture(line: str) -> bool:
+    """A short line that is not a sentence and has the shape of site furniture."""
+    words = _WORD.findall(line.casefold())
+    if not words or len(words) > _SHORT_WORDS or _is_sentence(line):
+        return False
+    return bool(_LINK_LIKE.search(line) or _COUNTER.search(line) or not _FURNITURE.isdisjoint(words))
+
+
+def _credit_line(line: str) -> bool:
+    words = _WORD.findall(line)
+    return len(words) <= 8 and not _is_sentence(line) and (_PICTURE_SOURCE.match(line) is not None or "\u00a9" in line)
+
+
+def read_blocks(text: str) -> list[Block]:
+    """The parts of ``text``: set-aside lines one by one, and body paragraphs."""
+    lines = _lines(text)
+    if not lines:
+        return []
+    kinds: list[Kind] = ["body"] * len(lines)
+    words = [len(_WORD.findall(text[start:end])) for start, end, _ in lines]
+    # Footer: from the last rule in the last part of the text.
+    for number in range(len(lines) - 1, -1, -1):
+        start, end, _ = lines[number]
+        if _RULE.match(text[start:end]) and start >= len(text) * _FOOTER_FROM:
+            kinds[number:] = ["footer"] * (len(lines) - number)
+            break
+    for number, (start, end, _) in enumerate(lines):
+        line = text[start:end]
+        if kinds[number] != "body":
+            continue
+        if line.casefold().startswith(_HIGHLIGHT):
+            kinds[number] = "summary"
+            if number + 1 < len(lines) and kinds[number + 1] == "body":
+                kinds[number + 1] = "summary"
+        elif _RULE.match(line):
+            kinds[number] = "boilerplate"
+        elif _credit_line(line):
+            kinds[number] = "credit"
+        elif _furniture(line):
+            kinds[number] = "boilerplate"
+    # The top: a headline first, then bylines and dates.
+    content = [number for number, kind in enumerate(kinds) if kind == "body"]
+    if content:
+        first = content[0]
+        line = text[lines[first][0] : lines[first][1]]
+        if len(content) > 1 and words[first] <= _HEADLINE_WORDS and not _is_sentence(line) and not _CREDIT.search(line):
+            kinds[first] = "headline"
+    for number in content[:_TOP_LINES]:
+        start, end, _ = lines[number]
+        line = text[start:end]
+        if kinds[number] != "body" or words[number] > _SHORT_WORDS or _is_sentence(line):
+            continue
+        if _BYLINE.match(line):
+            kinds[number] = "byline"
+        elif _DATE.search(line):
+            kinds[number] = "date"
+    # Captions: a line or two ending in a credit in brackets, before the body begins or
+    # standing alone between paragraphs.
+    for number in [n for n, kind in enumerate(kinds) if kind == "body"]:
+        start, end, _ = lines[number]
+        line = text[start:end]
+        if _CREDIT.search(line) and words[number] <= 60 and _is_caption_place(lines, kinds, number):
+            kinds[number] = "caption"
+    # Short non-sentences before the first body line or after the last are not the article.
+    body = [number for number, kind in enumerate(kinds) if kind == "body"]
+    if body:
+        for number in [*range(body[0]), *range(body[-1] + 1, len(lines))]:
+            line = text[lines[number][0] : lines[number][1]]
+            if kinds[number] == "body" and words[number] <= _SHORT_WORDS and not _is_sentence(line):
+                kinds[number] = "boilerplate"
+    return _group(text, lines, kinds)
+
+
+def _is_caption_place(lines: list[tuple[int, int, bool]], kinds: list[Kind], number: int) -> bool:
+    """A caption stands in a paragraph of its own: blank lines around it, or at the top."""
+    alone_before = number == 0 or lines[number][2] or kinds[number - 1] != "body"
+    alone_after = number + 1 >= len(lines) or lines[number + 1][2] or kinds[number + 1] != "body"
+    earlier_body = any(kind == "body" for kind in kinds[:number])
+    return alone_before and alone_after and (not earlier_body or lines[number][2])
+
+
+def _group(text: str, lines: list[tuple[int, int, bool]], kinds: list[Kind]) -> list[Block]:
+    """Set-aside lines as blocks of their own; body lines joined into paragraphs."""
+    blank_separated = any(blank for _, _, blank in lines[1:])
+    blocks: list[Block] = []
+    for (start, end, blank), kind in zip(lines, kinds, strict=True):
+        previous = blocks[-1] if blocks else None
+        # A line that goes on from the last: in text with blank lines between paragraphs
+        # every such line does (hard wraps); otherwise only one that ends mid-sentence.
+        if (
+            kind == "body"
+            and previous is not None
+            and previous.kind == "body"
+            and not blank
+            and (blank_separated or not _is_sentence(text[previous.start : previous.end]))
+        ):
+            blocks[-1] = Block("body", previous.start, end)
+            continue
+        blocks.append(Block(kind, start, end))
+    return blocks
+
+
+def repair(text: str) -> str:
+    """``text`` with mojibake ("â€”" for "—") and HTML entities or tags undone, when it
+    has any; clean text comes back unchanged."""
+    import html
+
+    if _MOJIBAKE.search(text):
+        import ftfy
+
+        text = ftfy.fix_encoding(text)
+    if _TAG.search(text):
+        text = _TAG.sub("", text)
+    if _ENTITY.search(text):
+        text = html.unescape(text)
+    return text
+
+
+# UTF-8 read as Windows-1252 or Latin-1: a lead byte's letter followed by a continuation's.
+_MOJIBAKE = re.compile(
+    "[\u00c2\u00c3\u00c5\u00e2]"
+    "[\u0080-\u00bf\u2018-\u203a\u20ac\u0152\u0153\u0160\u0161\u017d\u017e\u0178\u02c6\u02dc\u2122]"
+)
+# Markup left in text: HTML's common tags, and the SGML of news corpora (<DOC>, <TEXT> ...).
+_TAG = re.compile(
+    r"</?(?:p|br|div|span|b|i|em|strong|a|h[1-6]|li|ul|ol|blockquote|figure|figcaption|img|"
+    r"doc|docno|text|headline|dateline|byline)\b[^<>]{0,300}>",
+    re.IGNORECASE,
+)
+_ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{2,6}|#x[0-9a-fA-F]{2,5});")
