@@ -51,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
 
     facts = commands.add_parser("facts", parents=[common], help="list the fact base with ids")
     facts.add_argument("--article", metavar="ID", help="only this article")
+    facts.add_argument(
+        "--all", action="store_true", help="also the lines set aside (headline, byline, boilerplate ...)"
+    )
 
     evaluate = commands.add_parser("eval", parents=[common], help="score a benchmark file (JSON Lines)")
     evaluate.add_argument("file", type=Path, metavar="FILE.jsonl")
@@ -159,6 +162,12 @@ def cmd_facts(args: argparse.Namespace) -> int:
         for fact in knowledge.facts_of(article.id):
             kind = " (caption)" if fact.kind == "caption" else ""
             print(printable(f"{fact.id}{kind} [{fact.start}:{fact.end}] {fact.text}"))
+        if args.all:
+            for part in article.set_aside:
+                text = " ".join(article.text[part.start : part.end].split())
+                print(printable(f"({part.kind}) [{part.start}:{part.end}] {text}"))
+            found = {"author": article.author, "published": article.published, "dateline": article.dateline}
+            print("metadata: " + ", ".join(f"{name} {value!r}" for name, value in found.items() if value))
         print()
     return 0
 
@@ -272,6 +281,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     for article in knowledge.articles.values():
         count = len(knowledge.facts_of(article.id))
         print(printable(f"article {article.id}: {count} facts, {article.citation()}"))
+        aside = sum(part.end - part.start for part in article.set_aside)
+        if aside > len(article.text.strip()) / 2:
+            print(
+                printable(
+                    f"warning: {article.path or article.id}: most of the text ({aside:,} of "
+                    f"{len(article.text.strip()):,} characters) was set aside as not the article; "
+                    f"see `qabot facts --all --article {article.id}`"
+                ),
+                file=sys.stderr,
+            )
     counts = f"{len(knowledge.articles)} articles, {len(knowledge.facts)} facts, {len(knowledge.aliases)} alias groups"
     print(f"knowledge: ok ({counts})")
     return 0

@@ -27,6 +27,9 @@ from bot.engine import text as textmod
 
 ALIASES_FILE = "aliases.toml"
 META_SUFFIX = ".meta.toml"
+# Article files: plain text (and Markdown, read as text), and saved web pages.
+WEB_PAGE_SUFFIXES = (".html", ".htm")
+ARTICLE_SUFFIXES = (".txt", ".md", *WEB_PAGE_SUFFIXES)
 # Larger files are refused: a news article is a few kilobytes, and a huge file is far
 # more likely a mistake (a log, a dump) than something to answer questions from.
 MAX_ARTICLE_BYTES = 5_000_000
@@ -383,7 +386,7 @@ def _read_aliases(path: Path) -> tuple[AliasGroup, ...]:
     return tuple(groups)
 
 
-def file_names(folder: Path, suffixes: tuple[str, ...] = (".txt", META_SUFFIX, ALIASES_FILE)) -> list[str]:
+def file_names(folder: Path, suffixes: tuple[str, ...] = (*ARTICLE_SUFFIXES, META_SUFFIX, ALIASES_FILE)) -> list[str]:
     """Files under ``folder`` (sub-folders too) whose names end with one of ``suffixes``,
     sorted, as strings: an archive has tens of thousands of files, and strings are
     quicker to walk and sort than Path objects. By default, every knowledge file.
@@ -435,10 +438,35 @@ def _load_article(path: Path) -> tuple[Article, list[Fact]]:
     if not raw.strip():
         raise KnowledgeError(f"{path}: file is empty")
     meta = _read_meta(path.with_name(path.stem + META_SUFFIX))
+    if path.suffix.lower() in WEB_PAGE_SUFFIXES:
+        raw, found = read_web_page(raw, str(path))
+        meta = found if meta is None else found.model_copy(update=meta.model_dump(exclude_defaults=True))
     article, facts = parse_article(path.stem, raw, meta, str(path))
     if not facts:
         raise KnowledgeError(f"{path}: no sentences found")
     return article, facts
+
+
+def read_web_page(html: str, name: str) -> tuple[str, ArticleMeta]:
+    """A saved web page's main text (trafilatura) and what it says of itself: title,
+    author, date, site name and address."""
+    import trafilatura
+
+    try:
+        page = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, include_tables=False)
+    except Exception as exc:  # a page the extractor cannot parse is the page's problem
+        raise KnowledgeError(f"{name}: not a readable web page ({type(exc).__name__})") from None
+    text = getattr(page, "text", None) if page is not None else None
+    if not text or not text.strip():
+        raise KnowledgeError(f"{name}: no article text found in this web page")
+    meta = ArticleMeta(
+        title=str(getattr(page, "title", None) or ""),
+        author=str(getattr(page, "author", None) or ""),
+        outlet=str(getattr(page, "sitename", None) or ""),
+        published=str(getattr(page, "date", None) or ""),
+        url=str(getattr(page, "url", None) or ""),
+    )
+    return text, meta
 
 
 def load_articles(paths: list[Path]) -> list[tuple[Article, list[Fact]]]:
@@ -454,10 +482,11 @@ def article_files(folder: Path) -> list[Path]:
         )
     if not folder.is_dir():
         raise KnowledgeError(f"{folder}: not a folder")
-    files = [Path(name) for name in file_names(folder, (".txt",))]
+    files = [Path(name) for name in file_names(folder, ARTICLE_SUFFIXES)]
     if not files:
         raise KnowledgeError(
-            f"{folder.resolve()}: no articles (.txt files) found; add some, or run `qabot init` for an example"
+            f"{folder.resolve()}: no articles (.txt, .md or .html files) found; add some, "
+            "or run `qabot init` for an example"
         )
     seen: dict[str, Path] = {}
     for path in files:
