@@ -63,6 +63,11 @@ def render_text(
         return "Goodbye!"
     if answer.kind == "empty":
         return "Please type a question about the article."
+    if answer.kind == "meta" and answer.meta is not None:
+        found = answer.meta
+        article = knowledge.articles[found.article_id]
+        quote = _style(printable(found.value), "quote", color)
+        return f"The {found.label}: {quote} [1]\n\n" + _style(f"[1] {article.citation()}, {found.label}", "cite", color)
     if answer.kind == "abstain":
         lines = [_style(NOT_IN_ARTICLE, "warn", color)]
         if answer.suggestion_ids:

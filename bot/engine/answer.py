@@ -11,7 +11,19 @@ from bot.engine.knowledge import Fact
 # answer: facts answer the question. abstain: the knowledge does not say.
 # greeting, help, thanks, goodbye: small talk, each with a reply of its own.
 # empty: nothing was asked.
-AnswerKind = Literal["answer", "abstain", "greeting", "help", "thanks", "goodbye", "empty"]
+# meta: the article's own metadata answers ("who wrote this?").
+AnswerKind = Literal["answer", "abstain", "meta", "greeting", "help", "thanks", "goodbye", "empty"]
+
+
+class MetaValue(BaseModel):
+    """What an article says of itself, answering a question about the article."""
+
+    model_config = ConfigDict(frozen=True)
+
+    field: str  # author, published, outlet, title or dateline
+    label: str  # how to name it to a reader ("byline")
+    value: str
+    article_id: str
 
 
 class ScoredFact(BaseModel):
@@ -35,6 +47,7 @@ class Answer(BaseModel):
     # of the facts they come from (same order).
     suggestions: list[str]
     suggestion_ids: list[str] = []
+    meta: MetaValue | None = None
 
     @property
     def answered(self) -> bool:
@@ -59,4 +72,5 @@ class Answer(BaseModel):
                 for item in self.facts
             ],
             "suggestions": self.suggestions,
+            **({"meta": self.meta.model_dump()} if self.meta is not None else {}),
         }

@@ -42,6 +42,7 @@ class Turn:
     fact_ids: tuple[str, ...]
     at: float
     names: tuple[str, ...] = ()  # the names in the fact that answered, if any
+    article_id: str | None = None  # the article the answer came from, if any
 
 
 @dataclass
@@ -138,6 +139,10 @@ class Conversations:
             return Answer(question=question, kind=kind, confidence=0.0, facts=[], candidates=[], suggestions=[])
         conversation = self._conversation(key, now)
         previous = conversation.turns[-1] if conversation.turns else None
+        # "Who wrote this?": the article the conversation is about, or the only one.
+        about = matcher.about_the_article(question, tokens, previous.article_id if previous else None)
+        if about is not None:
+            return about
         asked = tokens
         if is_continuation(tokens) and (previous is None or not previous.fact_ids):
             # "And then?" after nothing, or after a question the article could not answer.
@@ -155,7 +160,8 @@ class Conversations:
             answer = matcher.decide(matcher.analyse(question, tokens))
         facts = tuple(item.fact.id for item in answer.facts)
         names = names_in(answer.facts[0].fact.text) if answer.facts else ()
-        conversation.turns.append(Turn(question, asked, facts, now, names))
+        article_id = answer.facts[0].fact.article_id if answer.facts else None
+        conversation.turns.append(Turn(question, asked, facts, now, names, article_id))
         while len(conversation.turns) > self.turns:
             conversation.turns.popleft()
         return answer

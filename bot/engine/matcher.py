@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from rapidfuzz import fuzz, process
 
+from bot.engine import meta
 from bot.engine import text as textmod
 from bot.engine.answer import Answer, AnswerKind, ScoredFact
 from bot.engine.confidence import Evidence, Model, asks_what_no_fact_knows, default_model
@@ -98,7 +99,30 @@ class Matcher:
         kind = small_talk([token.word for token in tokens])
         if kind is not None:
             return _reply(question, kind)
-        return self.decide(self.analyse(question, tokens))
+        about = self.about_the_article(question, tokens)
+        return about if about is not None else self.decide(self.analyse(question, tokens))
+
+    def about_the_article(
+        self, question: str, tokens: list[textmod.Token], article_id: str | None = None
+    ) -> Answer | None:
+        """The answer to a question about the article itself ("who wrote this?"), or None
+        when it is not one. ``article_id`` is the article meant (the one a conversation is
+        about); by default the only one the knowledge holds."""
+        field = meta.asked_field([token.word for token in tokens])
+        if field is None:
+            return None
+        if article_id is None:
+            if len(self.knowledge.articles) != 1:
+                return None  # which article "this" is, only a conversation can tell
+            article_id = next(iter(self.knowledge.articles))
+        article = self.knowledge.articles[article_id]
+        found = meta.value(article, field)
+        if not found:
+            return Answer(question=question, kind="abstain", confidence=0.0, facts=[], candidates=[], suggestions=[])
+        value = meta.MetaValue(field=field, label=meta.LABELS[field], value=found, article_id=article.id)
+        return Answer(
+            question=question, kind="meta", confidence=1.0, facts=[], candidates=[], suggestions=[], meta=value
+        )
 
     def confidence(self, query: Query, ranked: list[Ranked], position: int) -> float:
         return self.model.probability(self.evidence.features(query, ranked, position))

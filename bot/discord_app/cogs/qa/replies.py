@@ -50,7 +50,7 @@ def reply_for(answer: Answer, knowledge: Knowledge) -> Reply:
         return Reply(embed=embeds.answer_embed(answer, knowledge), view=view)
     if answer.kind in ("greeting", "help"):
         return Reply(content=embeds.help_text(knowledge))
-    if answer.kind in ("empty", "thanks", "goodbye"):
+    if answer.kind in ("empty", "thanks", "goodbye", "meta"):
         return Reply(content=render_text(answer, knowledge))
     if not answer.suggestion_ids:
         return Reply(content=embeds.abstain_text(answer))

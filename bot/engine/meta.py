@@ -1,0 +1,73 @@
+"""Questions about the article itself ("who wrote this?", "when was it published?"),
+answered from its metadata: the byline, date, outlet, headline or dateline.
+
+A question is about the article when, besides function words, it holds only words that
+ask for one of these and words that point at the article ("this", "the story"): "Who
+wrote Hamlet?" names something else and is an ordinary question.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from bot.engine.answer import MetaValue
+from bot.engine.knowledge import Article
+
+__all__ = ["LABELS", "MetaField", "MetaValue", "asked_field", "value"]
+
+MetaField = Literal["author", "published", "outlet", "title", "dateline"]
+
+_ASKS: dict[MetaField, frozenset[str]] = {
+    "author": frozenset("wrote write writes written writer writers author authors byline reporter journalist".split()),
+    "published": frozenset("published publish publication posted dated date".split()),
+    "outlet": frozenset("agency outlet newspaper paper publisher site website reported reports source".split()),
+    "title": frozenset("headline title titled called".split()),
+    "dateline": frozenset("dateline filed".split()),
+}
+# Words that point at the article, and the words questions are made of.
+_ARTICLE = frozenset("this that it article story piece report item news text".split())
+_FRAME = frozenset(
+    "who what when where which whose how is was are were did does do the a an of by in on from for "
+    "s me tell please".split()
+)
+LABELS: dict[MetaField, str] = {
+    "author": "byline",
+    "published": "date of publication",
+    "outlet": "outlet",
+    "title": "headline",
+    "dateline": "dateline",
+}
+
+
+def asked_field(words: list[str]) -> MetaField | None:
+    """The metadata a question asks for, from its normalized words, or None."""
+    found = set(words)
+    rest = found - _FRAME - _ARTICLE
+    for field, asks in _ASKS.items():
+        if rest and rest <= asks | {"news"} and (field == "title" or found & _ARTICLE):
+            return field
+    # "Where is this from?": a place the article was filed from.
+    if {"where", "from"} <= found and found & _ARTICLE and not rest:
+        return "dateline"
+    return None
+
+
+def value(article: Article, field: MetaField) -> str:
+    """What the article says of itself for ``field``; "" when it does not say."""
+    if field == "author":
+        return article.author
+    if field == "published":
+        return article.published
+    if field == "outlet":
+        return article.outlet or _outlet_in(article.dateline) or article.attribution
+    if field == "dateline":
+        return article.dateline
+    derived = article.id.replace("-", " ").replace("_", " ").strip().capitalize()
+    return "" if article.title == derived else article.title  # a title made from the file name says nothing
+
+
+def _outlet_in(dateline: str) -> str:
+    """The agency in a dateline: "TOKYO (Kyodo)" -> "Kyodo"."""
+    if "(" in dateline and dateline.endswith(")"):
+        return dateline[dateline.index("(") + 1 : -1].strip()
+    return ""
