@@ -85,6 +85,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     backup.add_argument("path", type=Path, metavar="PATH", help="the copy to write (a folder: a dated file in it)")
     commands.add_parser("health", parents=[common], help="whether the running bot is connected (QABOT_HEALTH_FILE)")
+    add = commands.add_parser("add", parents=[common], help="check an article file and copy it into the knowledge")
+    add.add_argument("file", type=Path, metavar="FILE", help="a .txt, .md or .html article")
+    remove = commands.add_parser("remove", parents=[common], help="take an article out of the knowledge")
+    remove.add_argument("article", metavar="ID", help="the article's id (see `qabot check`)")
     init = commands.add_parser("init", help="create a knowledge folder with an example article, and a .env")
     init.add_argument("folder", nargs="?", type=Path, default=Path("."), metavar="DIR", help="where (default: here)")
     commands.add_parser("run", parents=[common], help="run the Discord bot (without a token: the local chat)")
@@ -226,6 +230,33 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_add(args: argparse.Namespace) -> int:
+    from bot.articles import add_article
+
+    settings = _settings(args)
+    path: Path = args.file
+    try:
+        if not path.is_file():
+            raise KnowledgeError(f"{path.resolve()}: no such file")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise KnowledgeError(f"{path.resolve()}: cannot be read ({exc.strerror})") from None
+    limit = max(settings.article_upload_bytes, 5_000_000)  # the command line takes what a folder does
+    article_id, count = add_article(settings.knowledge_dir, path.name, data, limit=limit)
+    print(f"added {article_id} ({count} facts) to {settings.knowledge_dir.resolve()}")
+    print("A running bot picks it up on /reload or SIGHUP.")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from bot.articles import remove_article
+
+    settings = _settings(args)
+    removed = remove_article(settings.knowledge_dir, args.article)
+    print("removed " + ", ".join(str(path) for path in removed))
+    return 0
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     from bot.scaffold import init
 
@@ -341,6 +372,8 @@ _COMMANDS = {
     "eval": cmd_eval,
     "check": cmd_check,
     "init": cmd_init,
+    "add": cmd_add,
+    "remove": cmd_remove,
     "backup": cmd_backup,
     "health": cmd_health,
     "run": cmd_run,

@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     # busy server, higher to a curious user.
     cooldown_rate: int = Field(default=5, ge=1)
     cooldown_seconds: float = Field(default=30.0, gt=0)
+    # Who may add and remove articles from Discord (/article): the bot's owner only, or
+    # also members who may manage the server. And the largest file accepted, in bytes.
+    article_editors: Literal["owner", "managers"] = "owner"
+    article_upload_bytes: int = Field(default=1_000_000, ge=1_000, le=5_000_000)
     # Logging of the Discord bot: the level (DEBUG shows user text; INFO does not), and a
     # file to log to besides standard error (rotated at 5 MB, five kept).
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

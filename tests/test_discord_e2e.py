@@ -18,7 +18,7 @@ import pytest
 
 from bot.discord_app.cogs.qa.views import fact_key
 from tests.conftest import ROOT
-from tests.support.fake_discord import APP_ID, BOT_USER, CHANNEL_ID, DM_CHANNEL_ID, FakeDiscord, user
+from tests.support.fake_discord import APP_ID, BOT_USER, CHANNEL_ID, DM_CHANNEL_ID, FakeDiscord, Request, user
 from tests.support.process import TOKEN, BotProcess, ask, bot_env, callback_for, wait_for
 
 EPHEMERAL = 64
@@ -42,7 +42,17 @@ def test_startup_uploads_commands_once(bot: BotProcess, fake: FakeDiscord) -> No
     uploads = fake.sent("PUT", f"/applications/{APP_ID}/commands")
     assert len(uploads) == 1
     commands = {command["name"]: command for command in uploads[0].body}
-    assert set(commands) == {"ask", "facts", "source", "help", "unanswered", "reload", "status", "Ask the article"}
+    assert set(commands) == {
+        "ask",
+        "facts",
+        "source",
+        "help",
+        "unanswered",
+        "reload",
+        "status",
+        "article",
+        "Ask the article",
+    }
     option = commands["ask"]["options"][0]
     assert option["name"] == "question" and option["autocomplete"] is True
     assert option["max_length"] == 300
@@ -315,3 +325,71 @@ def test_status_is_for_the_owner_and_shows_the_bot(bot: BotProcess, fake: FakeDi
     assert fields["Knowledge"] == "1 articles, 10 facts"
     assert "answered" in fields["Questions since start"] and "#0:" in fields["Shards"]
     assert fields["Feedback database"].endswith("KB")
+
+
+def article_command(
+    fake: FakeDiscord,
+    sub: str,
+    options: list[dict[str, Any]],
+    who: dict[str, Any],
+    resolved: dict[str, Any] | None = None,
+) -> Request:
+    data: dict[str, Any] = {
+        "id": fake.next_id(),
+        "name": "article",
+        "type": 1,
+        "options": [{"name": sub, "type": 1, "options": options}],
+    }
+    if resolved:
+        data["resolved"] = resolved
+    payload = fake.interaction(2, data, who)
+    fake.dispatch("INTERACTION_CREATE", payload)
+    answered = callback_for(fake, payload)
+    if answered.body["type"] == 4:
+        return answered  # answered at once, not deferred
+    path = f"/webhooks/{APP_ID}/{payload['token']}"
+    followed: Request = wait_for(
+        lambda: next((r for r in fake.sent() if r.path.startswith(path) and r.method in ("POST", "PATCH")), None),
+        what="the follow-up",
+    )
+    return followed
+
+
+def upload(fake: FakeDiscord, sub: str, name: str, data: bytes, who: dict[str, Any]) -> Request:
+    attachment = fake.attachment(name, data)
+    return article_command(
+        fake,
+        sub,
+        [{"name": "file", "type": 11, "value": attachment["id"]}],
+        who,
+        {"attachments": {attachment["id"]: attachment}},
+    )
+
+
+def test_articles_are_added_listed_and_removed_by_the_owner_only(
+    bot: BotProcess, fake: FakeDiscord, workdir: Path
+) -> None:
+    story = (
+        b"Harbor reopens after storm\n\nBy Ann Keller\n\n"
+        b"The harbor of Marlow reopened on Monday after a week of repairs.\n\nShare this story\n"
+    )
+    refused = fake.slash("article", [], user(51))
+    refused["data"]["options"] = [{"name": "list", "type": 1, "options": []}]
+    fake.dispatch("INTERACTION_CREATE", refused)
+    assert "can't use this command" in callback_for(fake, refused).body["data"]["content"]
+
+    bad = upload(fake, "add", "broken.txt", b"\xff\xfe not text", user(1))
+    assert "Not added" in bad.body["content"] and "UTF-8" in bad.body["content"]
+    added = upload(fake, "add", "Marlow Harbor.txt", story, user(1))
+    assert (
+        "Added `marlow-harbor` (1 facts)" in added.body["content"] and "Reloaded: 2 articles" in added.body["content"]
+    )
+    assert (workdir / "knowledge" / "marlow-harbor.txt").read_bytes() == story
+    reply = ask(fake, "When did the harbor of Marlow reopen?", user(52))
+    assert "reopened on Monday" in reply.body["data"]["embeds"][0]["description"]
+
+    listed = article_command(fake, "list", [], user(1))
+    assert "marlow-harbor" in listed.body["data"]["content"]
+    removed = article_command(fake, "remove", [{"name": "article", "type": 3, "value": "marlow-harbor"}], user(1))
+    assert "Removed `marlow-harbor`" in removed.body["content"] and "Reloaded: 1 articles" in removed.body["content"]
+    assert not (workdir / "knowledge" / "marlow-harbor.txt").exists()

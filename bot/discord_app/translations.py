@@ -52,6 +52,21 @@ _TEXTS: dict[str, dict[Locale, str]] = {
         Locale.japanese: "知識フォルダを再読み込み(ボットの所有者のみ)",
         Locale.korean: "지식 폴더 다시 불러오기(봇 소유자 전용)",
     },
+    "Add, list or remove the articles the bot answers from": {
+        Locale.japanese: "ボットが答えに使う記事を追加・一覧・削除",
+        Locale.korean: "봇이 답에 쓰는 기사 추가·목록·삭제",
+    },
+    "Add an article: a .txt, .md or .html file": {
+        Locale.japanese: "記事を追加(.txt、.md、.html ファイル)",
+        Locale.korean: "기사 추가(.txt, .md, .html 파일)",
+    },
+    "The article, as a file": {Locale.japanese: "記事のファイル", Locale.korean: "기사 파일"},
+    "The articles the bot answers from": {
+        Locale.japanese: "ボットが答えに使う記事",
+        Locale.korean: "봇이 답에 쓰는 기사",
+    },
+    "Remove an article": {Locale.japanese: "記事を削除", Locale.korean: "기사 삭제"},
+    "The article's id": {Locale.japanese: "記事の ID", Locale.korean: "기사 ID"},
     "Ask the article": {
         Locale.japanese: "記事に質問",
         Locale.korean: "기사에 질문",

@@ -277,7 +277,7 @@ def parse_article(
     attribution = ""
     if blocks and blocks[-1].kind in ("boilerplate", "body") and len(blocks) > 1:
         last = text[blocks[-1].start : blocks[-1].end]
-        if _is_attribution(last):
+        if _is_attribution(last) and not reading.furniture_words(last):
             attribution = last
             blocks = blocks[:-1]
     facts: list[Fact] = []

@@ -97,6 +97,11 @@ def _furniture(line: str) -> bool:
     return bool(_LINK_LIKE.search(line) or _COUNTER.search(line) or not _FURNITURE.isdisjoint(words))
 
 
+def furniture_words(line: str) -> bool:
+    """Whether a line holds words that site furniture is made of ("share", "follow" ...)."""
+    return not _FURNITURE.isdisjoint(_WORD.findall(line.casefold()))
+
+
 def _credit_line(line: str) -> bool:
     words = _WORD.findall(line)
     return len(words) <= 8 and not _is_sentence(line) and (_PICTURE_SOURCE.match(line) is not None or "\u00a9" in line)

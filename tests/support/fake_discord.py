@@ -66,6 +66,8 @@ class Request:
 class FakeDiscord:
     def __init__(self) -> None:
         self.requests: list[Request] = []
+        # Files users uploaded, by name, served at /attachments/NAME.
+        self.files: dict[str, bytes] = {}
         # Requests Discord would refuse (checked against its OpenAPI spec), as one line each.
         self.violations: list[str] = []
         self.sockets: list[web.WebSocketResponse] = []
@@ -97,6 +99,7 @@ class FakeDiscord:
             self._loop = loop
             app = web.Application()
             app.router.add_get("/gateway", self._gateway)
+            app.router.add_get("/attachments/{name}", self._attachment)
             app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
             self._runner = web.AppRunner(app)
             loop.run_until_complete(self._runner.setup())
@@ -256,6 +259,17 @@ class FakeDiscord:
         with self._lock:
             found = list(self.requests)
         return [r for r in found if (method is None or r.method == method) and contains in r.path]
+
+    async def _attachment(self, request: web.Request) -> web.Response:
+        data = self.files.get(request.match_info["name"])
+        return web.Response(body=data) if data is not None else web.Response(status=404)
+
+    def attachment(self, filename: str, data: bytes) -> dict[str, Any]:
+        """An uploaded file, served as Discord's CDN would serve it."""
+        attachment_id = self.next_id()
+        self.files[f"{attachment_id}-{filename}"] = data
+        url = f"http://127.0.0.1:{self.port}/attachments/{attachment_id}-{filename}"
+        return {"id": attachment_id, "filename": filename, "size": len(data), "url": url, "proxy_url": url}
 
     # -- gateway -------------------------------------------------------------------
 

@@ -58,3 +58,19 @@ def owner_or_manage_guild() -> Callable[[T], T]:
         raise app_commands.CheckFailure("manage server or bot owner only")
 
     return app_commands.check(predicate)
+
+
+def article_editor() -> Callable[[T], T]:
+    """The bot's owner; and members who may manage the server, when
+    ``QABOT_ARTICLE_EDITORS=managers``."""
+
+    async def predicate(interaction: discord.Interaction[Any]) -> bool:
+        if await interaction.client.is_owner(interaction.user):
+            return True
+        managers = interaction.client.settings.article_editors == "managers"
+        member = interaction.user
+        if managers and isinstance(member, discord.Member) and member.guild_permissions.manage_guild:
+            return True
+        raise app_commands.CheckFailure("article editors only")
+
+    return app_commands.check(predicate)

@@ -8,6 +8,7 @@ often are decorators from ``checks``. Errors in app commands are handled once, i
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -18,12 +19,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.articles import add_article, remove_article
 from bot.discord_app import embeds
 from bot.discord_app.cogs.qa import checks
 from bot.discord_app.cogs.qa.cooldowns import Cooldowns
 from bot.discord_app.cogs.qa.replies import Reply, reply_for, send_reply, send_to_message
 from bot.discord_app.cogs.qa.views import FactPages, FeedbackButton, SuggestionButton
 from bot.engine.answer import Answer
+from bot.engine.knowledge import KnowledgeError
 from bot.engine.text import clip, normalize
 
 if TYPE_CHECKING:
@@ -134,6 +137,10 @@ class QA(commands.Cog):
     async def facts_autocomplete(
         self, interaction: discord.Interaction[QABot], current: str
     ) -> list[app_commands.Choice[str]]:
+        return self._article_choices(current)
+
+    def _article_choices(self, current: str) -> list[app_commands.Choice[str]]:
+        """Article ids holding what is typed so far, for autocomplete."""
         ids = [article_id for article_id in self.bot.knowledge.articles if current.lower() in article_id.lower()]
         return [
             app_commands.Choice(name=clip(i, embeds.CHOICE_LIMIT), value=i)
@@ -161,6 +168,64 @@ class QA(commands.Cog):
         else:
             text = "\n".join(f"{count}\u00d7 {clip(question, 150)}" for question, count in rows)
         await interaction.response.send_message(clip(text, embeds.MESSAGE_LIMIT), ephemeral=True)
+
+    article = app_commands.Group(
+        name="article",
+        description="Add, list or remove the articles the bot answers from",
+        default_permissions=discord.Permissions(manage_guild=True),
+    )
+
+    @article.command(name="add", description="Add an article: a .txt, .md or .html file")
+    @app_commands.describe(file="The article, as a file")
+    @checks.article_editor()
+    async def article_add(self, interaction: discord.Interaction[QABot], file: discord.Attachment) -> None:
+        limit = self.bot.settings.article_upload_bytes
+        if file.size > limit:
+            text = f"That file is {file.size:,} bytes; the limit is {limit:,}."
+            await interaction.response.send_message(text, ephemeral=True)
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        data = await file.read()
+        folder = self.bot.settings.knowledge_dir
+        try:
+            article_id, count = await asyncio.to_thread(add_article, folder, file.filename, data, limit=limit)
+        except KnowledgeError as exc:
+            await interaction.followup.send(clip(f"Not added: {exc}", embeds.MESSAGE_LIMIT), ephemeral=True)
+            return
+        _, reloaded = await self.bot.reload_knowledge()
+        text = f"Added `{article_id}` ({count} facts). {reloaded}"
+        await interaction.followup.send(clip(text, embeds.MESSAGE_LIMIT), ephemeral=True)
+
+    @article.command(name="list", description="The articles the bot answers from")
+    @checks.article_editor()
+    async def article_list(self, interaction: discord.Interaction[QABot]) -> None:
+        knowledge = self.bot.knowledge
+        lines = [
+            f"`{article.id}` {article.title} ({len(knowledge.facts_of(article.id))} facts)"
+            for article in knowledge.articles.values()
+        ]
+        await interaction.response.send_message(
+            clip("\n".join(lines) or "No articles.", embeds.MESSAGE_LIMIT), ephemeral=True
+        )
+
+    @article.command(name="remove", description="Remove an article")
+    @app_commands.describe(article="The article's id")
+    @checks.article_editor()
+    async def article_remove(self, interaction: discord.Interaction[QABot], article: str) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            await asyncio.to_thread(remove_article, self.bot.settings.knowledge_dir, article)
+        except KnowledgeError as exc:
+            await interaction.followup.send(clip(f"Not removed: {exc}", embeds.MESSAGE_LIMIT), ephemeral=True)
+            return
+        _, reloaded = await self.bot.reload_knowledge()
+        await interaction.followup.send(clip(f"Removed `{article}`. {reloaded}", embeds.MESSAGE_LIMIT), ephemeral=True)
+
+    @article_remove.autocomplete("article")
+    async def article_autocomplete(
+        self, interaction: discord.Interaction[QABot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return self._article_choices(current)
 
     @app_commands.command(name="status", description="How the bot is doing (bot owner only)")
     @app_commands.default_permissions(administrator=True)
