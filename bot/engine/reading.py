@@ -53,6 +53,10 @@ _FURNITURE = frozenset(
     "copyright rights reserved caption".split()
 )
 _HIGHLIGHT = "@highlight"
+# A wire dateline opening the text ("LONDON (Reuters) -"): the body has begun.
+_DATELINE_START = re.compile(
+    r"^[A-Z][A-Z.' -]{1,40}(?:,[^()\n]{1,40})?\s*(?:\([^()\n]{1,40}\))?\s*(?:\u2014|\u2013|--?)\s"
+)
 # Lines near the top that may be a headline, byline or date, and the longest headline.
 _TOP_LINES = 6
 _HEADLINE_WORDS = 20
@@ -136,10 +140,20 @@ def read_blocks(text: str) -> list[Block]:
             kinds[number] = "boilerplate"
     # The top: a headline first, then bylines and dates.
     content = [number for number, kind in enumerate(kinds) if kind == "body"]
-    if content:
-        first = content[0]
+    blank_separated = any(blank for _, _, blank in lines[1:])
+    if len(content) > 1:
+        first, second = content[0], content[1]
         line = text[lines[first][0] : lines[first][1]]
-        if len(content) > 1 and words[first] <= _HEADLINE_WORDS and not _is_sentence(line) and not _CREDIT.search(line):
+        # In text with blank lines between paragraphs, a first line that runs on into a
+        # long line is the start of a hard-wrapped paragraph, not a headline.
+        runs_on = blank_separated and not lines[second][2] and words[second] > _SHORT_WORDS
+        if (
+            words[first] <= _HEADLINE_WORDS
+            and not _is_sentence(line)
+            and not _CREDIT.search(line)
+            and not _DATELINE_START.match(line)
+            and not runs_on
+        ):
             kinds[first] = "headline"
     for number in content[:_TOP_LINES]:
         start, end, _ = lines[number]
@@ -157,8 +171,12 @@ def read_blocks(text: str) -> list[Block]:
         line = text[start:end]
         if _CREDIT.search(line) and words[number] <= 60 and _is_caption_place(lines, kinds, number):
             kinds[number] = "caption"
-    # Short non-sentences before the first body line or after the last are not the article.
-    body = [number for number, kind in enumerate(kinds) if kind == "body"]
+    # Short non-sentences before the first line of prose or after the last are not the article.
+    body = [
+        number
+        for number, kind in enumerate(kinds)
+        if kind == "body" and (words[number] > _SHORT_WORDS or _is_sentence(text[lines[number][0] : lines[number][1]]))
+    ]
     if body:
         for number in [*range(body[0]), *range(body[-1] + 1, len(lines))]:
             line = text[lines[number][0] : lines[number][1]]

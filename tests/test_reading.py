@@ -1,0 +1,163 @@
+"""The reading stage, one fixture per messy pattern: what became facts, what metadata."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.engine.knowledge import Article, Fact, KnowledgeError, _load_article, load_knowledge
+from bot.engine.matcher import Matcher
+from tests.conftest import ROOT
+
+READING = Path(__file__).resolve().parent / "fixtures" / "reading"
+
+
+def read(name: str) -> tuple[Article, list[Fact]]:
+    return _load_article(READING / name)
+
+
+def texts(facts: list[Fact]) -> list[str]:
+    return [" ".join(fact.text.split()) for fact in facts]
+
+
+def aside(article: Article) -> list[tuple[str, str]]:
+    return [(part.kind, article.text[part.start : part.end]) for part in article.set_aside]
+
+
+def test_a_caption_with_a_credit_and_the_dateline_after_it() -> None:
+    article, facts = read("caption-credit.txt")
+    assert (facts[0].kind, facts[0].text) == (
+        "caption",
+        "Workers inspect a steel cable on the Tamsin bridge on Tuesday.",
+    )
+    assert article.dateline == "MARLOW (Marlow Gazette)"
+    assert facts[1].text.startswith("The Tamsin bridge reopened")  # no "— The", no "(Marlow Gazette)" fact
+    assert not any("(Marlow Gazette)" in fact.text for fact in facts)
+
+
+def test_headline_byline_date_share_bar_gallery_and_related_links_are_set_aside() -> None:
+    article, facts = read("gallery-share.txt")
+    assert texts(facts) == [
+        "The river Tam peaked at 4.2 metres on Monday night, the highest level since 1998.",
+        "New flood barriers kept the water out of the town centre, the council said.",
+    ]
+    assert (article.title, article.author, article.published) == (
+        "Flood defences hold as river peaks",
+        "Ann Keller",
+        "5 March 2025",
+    )
+    kinds = dict((text, kind) for kind, text in aside(article))
+    assert kinds["Share this story"] == kinds["Twitter"] == kinds["back to gallery"] == "boilerplate"
+    assert kinds["Follow us on Twitter @marlowgazette"] == kinds["Related stories"] == "boilerplate"
+    assert kinds["Image 1 of 12"] in ("credit", "boilerplate")
+
+
+def test_paragraphs_on_single_lines() -> None:
+    article, facts = read("single-newlines.txt")
+    assert article.title == "Council approves new library"
+    assert [fact.paragraph for fact in facts] == [1, 2, 3]
+
+
+def test_a_hard_wrapped_wire_story_is_joined_and_keeps_exact_spans() -> None:
+    article, facts = read("hard-wrapped.txt")
+    assert article.dateline == "LONDON (Wire)"
+    assert texts(facts)[0] == (
+        "Shares in the shipping firm Baltic Lines rose 8% on Thursday after the company reported a record profit "
+        "for the year and promised to raise its dividend."
+    )
+    assert [fact.paragraph for fact in facts] == [1, 2]
+    assert all(article.text[fact.start : fact.end] == fact.text for fact in facts)
+
+
+def test_a_whole_article_on_one_line() -> None:
+    _, facts = read("one-line.txt")
+    assert len(facts) == 4 and facts[3].text == "Services will run as normal, the operator said."
+
+
+def test_mojibake_entities_and_tags_are_repaired() -> None:
+    article, facts = read("mojibake-entities.txt")
+    assert texts(facts) == [
+        "The town\u2019s music festival returns this summer \u2014 with 40 bands on three stages.",
+        "Tickets cost \u00a325 & children go free, organisers said.",
+    ]
+    assert all(article.text[fact.start : fact.end] == fact.text for fact in facts)  # spans into the repaired text
+
+
+def test_highlight_summaries_and_footers_are_not_facts() -> None:
+    article, facts = read("highlight-story.txt")
+    assert len(facts) == 2 and {kind for kind, _ in aside(article)} == {"summary"}
+    article, facts = read("footer-rule.txt")
+    assert len(facts) == 2
+    assert [kind for kind, _ in aside(article)] == ["footer"] * 3
+
+
+def test_a_saved_web_page_gives_its_text_and_metadata() -> None:
+    article, facts = read("saved-page.html")
+    assert (article.title, article.author, article.outlet, article.published) == (
+        "Bridge reopens after storm repairs",
+        "Ann Keller",
+        "Marlow Gazette",
+        "2025-03-04",
+    )
+    assert texts(facts)[0].startswith("The Tamsin bridge reopened to traffic on Tuesday")
+    assert not any("Share this story" in text or "Home" in text for text in texts(facts))
+
+
+def test_a_web_page_without_an_article_is_an_error_naming_it() -> None:
+    with pytest.raises(KnowledgeError, match=r"empty-page\.html: (no article text|no sentences)"):
+        read("empty-page.html")
+
+
+def test_metadata_files_still_win(tmp_path: Path) -> None:
+    (tmp_path / "story.txt").write_text((READING / "gallery-share.txt").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "story.meta.toml").write_text('title = "Our own title"\nauthor = "Desk"\n', encoding="utf-8")
+    article = load_knowledge(tmp_path).articles["story"]
+    assert (article.title, article.author, article.published) == ("Our own title", "Desk", "5 March 2025")
+
+
+def test_questions_about_the_article_are_answered_from_its_metadata(tmp_path: Path) -> None:
+    (tmp_path / "page.html").write_text((READING / "saved-page.html").read_text(encoding="utf-8"), encoding="utf-8")
+    matcher = Matcher(load_knowledge(tmp_path))
+    expected = {
+        "Who wrote this?": "Ann Keller",
+        "when was it published": "2025-03-04",
+        "Which outlet reported it?": "Marlow Gazette",
+        "What's the headline?": "Bridge reopens after storm repairs",
+    }
+    for question, value in expected.items():
+        answer = matcher.answer(question)
+        assert answer.kind == "meta" and answer.meta is not None and answer.meta.value == value, question
+    assert matcher.answer("Where is this from?").kind == "abstain"  # no dateline: the article does not say
+    assert matcher.answer("Who wrote Hamlet?").kind != "meta"
+
+
+def test_facts_all_lists_what_was_set_aside_and_check_warns(tmp_path: Path) -> None:
+    (tmp_path / "flood.txt").write_text((READING / "gallery-share.txt").read_text(encoding="utf-8"), encoding="utf-8")
+    listed = subprocess.run(
+        [sys.executable, "-m", "bot", "facts", "--all", "--knowledge", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert "(headline) [0:34] Flood defences hold as river peaks" in listed.stdout
+    assert "(boilerplate)" in listed.stdout and "metadata: author 'Ann Keller'" in listed.stdout
+    mostly = tmp_path / "menu.txt"
+    mostly.write_text("Home\nNews\nSport\nWeather\nShare\nFollow us\n\nThe fair opens on Friday.\n", encoding="utf-8")
+    checked = subprocess.run(
+        [sys.executable, "-m", "bot", "check", "--knowledge", str(tmp_path)], cwd=ROOT, capture_output=True, text=True
+    )
+    assert checked.returncode == 0 and "menu.txt: most of the text" in checked.stderr
+
+
+def test_news_headlines_become_titles_not_facts() -> None:
+    folder = ROOT.parent / "shared" / "eval" / "news-dev"
+    if not folder.is_dir():
+        pytest.skip("the news-dev articles are not beside this checkout")
+    knowledge = load_knowledge(folder)
+    for article in knowledge.articles.values():
+        first_line = article.text.strip().splitlines()[0].strip()
+        assert article.title == first_line
+        assert all(fact.text != first_line for fact in knowledge.facts_of(article.id))
