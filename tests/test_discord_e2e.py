@@ -64,6 +64,8 @@ def test_startup_uploads_commands_once(bot: BotProcess, fake: FakeDiscord) -> No
         assert commands["ask"]["options"][0]["description_localizations"][language]
         assert commands["Ask the article"]["name_localizations"][language]
     assert commands["ask"]["description_localizations"]["ja"] == "記事について質問する"
+    assert commands["ask"]["name_localizations"] == {"ja": "質問", "ko": "질문"}
+    assert commands["ask"]["options"][0]["name_localizations"]["ko"] == "질문내용"
 
 
 def test_ask_quotes_the_right_sentence(bot: BotProcess, fake: FakeDiscord) -> None:

@@ -1,4 +1,4 @@
-"""Command names and descriptions in Japanese and Korean, beside English.
+"""Command, option and menu names and descriptions in Japanese and Korean, beside English.
 
 discord.py passes every command's name, description and option texts through the tree's
 ``app_commands.Translator``; Discord then shows each user the words of their client's
@@ -9,9 +9,23 @@ from __future__ import annotations
 
 from discord import Locale, app_commands
 
-# English text -> {locale: text}. Names stay English (people type them); menus and
-# descriptions are translated.
+# English text -> {locale: text}: command, option and menu names (lower case, no
+# spaces, as Discord requires of names) and descriptions.
 _TEXTS: dict[str, dict[Locale, str]] = {
+    "ask": {Locale.japanese: "質問", Locale.korean: "질문"},
+    "question": {Locale.japanese: "質問内容", Locale.korean: "질문내용"},
+    "private": {Locale.japanese: "非公開", Locale.korean: "비공개"},
+    "facts": {Locale.japanese: "事実", Locale.korean: "사실"},
+    "article": {Locale.japanese: "記事", Locale.korean: "기사"},
+    "source": {Locale.japanese: "出典", Locale.korean: "출처"},
+    "help": {Locale.japanese: "ヘルプ", Locale.korean: "도움말"},
+    "unanswered": {Locale.japanese: "未回答", Locale.korean: "미답변"},
+    "status": {Locale.japanese: "状態", Locale.korean: "상태"},
+    "reload": {Locale.japanese: "再読み込み", Locale.korean: "다시불러오기"},
+    "add": {Locale.japanese: "追加", Locale.korean: "추가"},
+    "list": {Locale.japanese: "一覧", Locale.korean: "목록"},
+    "remove": {Locale.japanese: "削除", Locale.korean: "삭제"},
+    "file": {Locale.japanese: "ファイル", Locale.korean: "파일"},
     "Ask a question about the article": {
         Locale.japanese: "記事について質問する",
         Locale.korean: "기사에 대해 질문하기",
@@ -81,8 +95,3 @@ class Translator(app_commands.Translator):
         self, string: app_commands.locale_str, locale: Locale, context: app_commands.TranslationContextTypes
     ) -> str | None:
         return _TEXTS.get(string.message, {}).get(locale)
-
-
-def languages() -> set[Locale]:
-    """The locales with a translation of every text."""
-    return set.intersection(*(set(found) for found in _TEXTS.values()))
