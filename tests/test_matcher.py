@@ -256,3 +256,31 @@ def test_a_rare_word_in_lower_case_is_the_ask_when_names_are_capitalized(matcher
 def test_chat_spellings_of_question_words_are_read(matcher: Matcher) -> None:
     assert question_type([token.word for token in text.tokens("wen did kishida go to seoul")]) == "time"
     assert top_id(matcher, "y are ties strained") == f"{SEED_ID}:p3.s1"
+
+
+def test_case_does_not_change_the_decision() -> None:
+    text = (
+        "Mayor Ann Keller opened the new harbour office in Marlow on Monday.\n\n"
+        "She said the office would serve fishing crews from across the county."
+    )
+    article, facts = parse_article("harbour", text)
+    matcher = Matcher(Knowledge(articles={article.id: article}, facts=tuple(facts), aliases=()))
+    for careful, casual in [
+        ("Does Ann Keller speak French?", "does ann keller speak french"),
+        ("Where did Ann Keller open the office?", "where did ann keller open the office"),
+    ]:
+        first, second = matcher.answer(careful), matcher.answer(casual)
+        assert first.answered == second.answered, careful
+        assert [item.fact.id for item in first.facts] == [item.fact.id for item in second.facts]
+    assert not matcher.answer("does ann keller speak french").answered
+
+
+def test_chat_spellings_read_as_the_words_they_stand_for() -> None:
+    assert [token.word for token in text.tokens("how many ppl came, till when?")] == [
+        "how",
+        "many",
+        "people",
+        "came",
+        "until",
+        "when",
+    ]

@@ -132,6 +132,7 @@ class FactProfile(NamedTuple):
     terms: frozenset[str]  # content terms
     negated_terms: frozenset[str]  # those a negation governs
     speakers: frozenset[str]  # terms next to a word of speech ("sources said", "according to Lee")
+    capitalized: frozenset[str]  # words written as names in it ("japanese" in "... Japanese Prime ...")
 
 
 class Evidence:
@@ -169,6 +170,7 @@ class Evidence:
             terms=terms,
             negated_terms=negated,
             speakers=frozenset(speakers),
+            capitalized=frozenset(word.casefold() for word in textmod.capitalized(fact.text)),
         )
         self._profiles[number] = profile
         return profile
@@ -239,17 +241,24 @@ class Evidence:
         )
 
 
-def asks_what_no_fact_knows(query: Query, strengths: tuple[float, ...], type_miss: bool) -> bool:
+def asks_what_no_fact_knows(
+    query: Query, strengths: tuple[float, ...], type_miss: bool, names_in_fact: frozenset[str] = frozenset()
+) -> bool:
     """The best fact holds none of what the question asks about its names, and part of
     that ask is a word no fact uses ("When was Cho Hyun born?") or the fact lacks the
-    kind of answer asked for ("How old is Lee?")."""
-    # A writer who capitalizes names shows which words they are ("Lee", "Japanese"),
-    # and a rare word written in lower case is then part of the ask ("stabilize").
-    capitalizes = any(item.proper for item in query.terms)
+    kind of answer asked for ("How old is Lee?").
+
+    A writer who capitalizes names shows which words they are ("Lee", "Japanese"), and a
+    rare word written in lower case is then part of the ask ("stabilize"). A question in
+    lower case is read as if its words were capitalized as the fact writes them
+    (``names_in_fact``): "does lee speak japanese" as "does Lee speak Japanese".
+    """
+    proper = [item.proper or any(word in names_in_fact for word in item.surface.split()) for item in query.terms]
+    capitalizes = any(proper)
     rest = [
         (item, hit)
-        for item, hit in zip(query.terms, strengths, strict=True)
-        if not (item.proper if capitalizes else item.name)
+        for item, hit, named in zip(query.terms, strengths, proper, strict=True)
+        if not (named if capitalizes else item.name)
     ]
     return (
         bool(rest)

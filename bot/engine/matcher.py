@@ -143,7 +143,9 @@ class Matcher:
         best_score, best_index = ranked[0].score, ranked[0].fact_index
         confidence = self.confidence(query, ranked, 0)
         type_miss = self.evidence.lacks_type(query, best_index)
-        if asks_what_no_fact_knows(query, ranked[0].strengths, type_miss) or (
+        writes_names = any(item.proper for item in query.terms)
+        names_in_fact = frozenset() if writes_names else self.evidence.profile(best_index).capitalized
+        if asks_what_no_fact_knows(query, ranked[0].strengths, type_miss, names_in_fact) or (
             query.qtype == STATEMENT and not self.evidence.reports_speaker(query, best_index)
         ):
             confidence = min(confidence, self.threshold * 0.99)

@@ -93,6 +93,9 @@ _CASUAL = {
     "u": "you", "ur": "your", "r": "are", "hav": "have", "abt": "about", "bc": "because",
     "cuz": "because", "b4": "before", "pls": "please", "plz": "please", "gonna": "going",
     "wanna": "want", "wud": "would", "shud": "should", "cud": "could", "tho": "though",
+    "ppl": "people", "till": "until", "til": "until", "coz": "because", "cos": "because",
+    "thru": "through", "tmrw": "tomorrow", "yday": "yesterday", "govt": "government", "bn": "billion",
+    "mln": "million", "wks": "weeks", "yrs": "years", "msg": "message",
 }  # fmt: skip
 # Pronouns and demonstratives: words that point back at something said before.
 REFERRING = frozenset("he him his she her hers it its they them their theirs this these those".split())
