@@ -279,6 +279,10 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from bot.discord_app.store import backup
 
     settings = _settings(args)
+    if settings.database_url is not None:
+        raise SettingsError(
+            "QABOT_DATABASE_URL is set: back up PostgreSQL with pg_dump; `backup` copies the SQLite file"
+        )
     source = settings.database_path
     if not source.is_file():
         raise SettingsError(f"{source.resolve()}: no database there to back up (QABOT_DATABASE_PATH)")

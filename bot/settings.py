@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     # A file the running bot rewrites every 30 s with its state, for `qabot health`
     # (a container's health check); unset, none is written.
     health_file: Path | None = None
+    # PostgreSQL for feedback, unanswered questions and the command-sync hash, shared by
+    # several bot processes (postgresql://user:password@host/db); unset, the SQLite file.
+    database_url: SecretStr | None = None
     # SQLite file for feedback, unanswered questions and the command-sync hash.
     database_path: Path = Path("qabot.sqlite3")
     # Store questions the bot could not answer (hashed user ids only); off keeps none.

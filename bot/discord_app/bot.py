@@ -30,7 +30,7 @@ from discord.ext import commands
 from bot import wiring
 from bot.discord_app.health import INTERVAL as HEALTH_INTERVAL
 from bot.discord_app.health import write_health
-from bot.discord_app.store import FeedbackStore, OffLoopStore
+from bot.discord_app.store import OffLoopStore, open_store
 from bot.discord_app.translations import Translator
 from bot.engine.conversation import Conversations
 from bot.engine.index import FactIndex
@@ -180,9 +180,13 @@ class QABot(commands.AutoShardedBot):
         self._fact_keys = _fact_keys(index.knowledge)
         self.matcher: Matcher = wiring.matcher_for(settings, index)
         self.conversations: Conversations = wiring.conversations_for(settings, self.matcher)
+        url = settings.database_url.get_secret_value() if settings.database_url else None
         self.store = OffLoopStore(
-            FeedbackStore(
-                settings.database_path, log_questions=settings.log_questions, retention_days=settings.retention_days
+            open_store(
+                url,
+                settings.database_path,
+                log_questions=settings.log_questions,
+                retention_days=settings.retention_days,
             )
         )
         self.force_sync = force_sync

@@ -1,10 +1,14 @@
-"""The feedback store: votes on answers, unanswered questions and small bot state, in SQLite.
+"""The feedback store: votes on answers, unanswered questions and small bot state.
 
-The database runs in WAL mode and commits every write at once, so an acknowledged row
-survives a crash of the process. User ids are stored only as salted hashes. When the
-file cannot be opened or written (corrupt, locked, read-only), the store logs the error
-and turns itself off: the bot goes on answering, without feedback. The bot uses it
-through :class:`OffLoopStore`, which keeps every database call off the event loop.
+Two implementations of one interface: :class:`FeedbackStore` in an SQLite file (the
+default, no server needed) and :class:`PostgresStore` (``QABOT_DATABASE_URL``), which
+several bot processes, on one machine or several, can share. Each commits every write
+at once, so an acknowledged row survives a crash of the process; the schema is a list
+of numbered migrations, applied once each and recorded in ``schema_versions``. User ids
+are stored only as salted hashes. When the database cannot be opened or written, the
+store logs the error and turns itself off: the bot goes on answering, without feedback.
+The bot uses a store through :class:`OffLoopStore`, which keeps every database call off
+the event loop.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import re
 import secrets
 import sqlite3
 import threading
@@ -20,7 +25,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -28,73 +33,107 @@ T = TypeVar("T")
 # How often, in seconds, old rows are looked for while the bot runs.
 _PRUNE_EVERY = 3600.0
 
-_SCHEMA = """
+# The schema, as numbered migrations for each database; a new change is a new number.
+_TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS votes (
-    id INTEGER PRIMARY KEY,
-    at REAL NOT NULL,
+    id {serial} PRIMARY KEY,
+    at {real} NOT NULL,
     user_hash TEXT NOT NULL,
-    message_id INTEGER,
+    message_id {bigint},
     fact_id TEXT NOT NULL,
     question TEXT NOT NULL,
     vote INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS unanswered (
-    id INTEGER PRIMARY KEY,
-    at REAL NOT NULL,
+    id {serial} PRIMARY KEY,
+    at {real} NOT NULL,
     user_hash TEXT NOT NULL,
     question TEXT NOT NULL,
     normalized TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS unanswered_normalized ON unanswered (normalized);
 """
+SQLITE_MIGRATIONS = ((1, _TABLES.format(serial="INTEGER", real="REAL", bigint="INTEGER")),)
+POSTGRES_MIGRATIONS = ((1, _TABLES.format(serial="BIGSERIAL", real="DOUBLE PRECISION", bigint="BIGINT")),)
+_VERSIONS = "CREATE TABLE IF NOT EXISTS schema_versions (version INTEGER PRIMARY KEY, applied {real} NOT NULL)"
 
 
 class FeedbackStore:
     """Feedback and unanswered questions, kept in one SQLite file."""
 
+    # The open connection (an SQLite or a psycopg one), None when the store is off.
+    _db: Any
+
     def __init__(self, path: Path, *, log_questions: bool = True, retention_days: float = 0) -> None:
         self.path = path
-        self.log_questions = log_questions
-        self.retention_days = retention_days
-        self._pruned_at = 0.0
-        self._lock = threading.Lock()
-        self._db: sqlite3.Connection | None = None
-        self._salt = ""
+        self._setup(log_questions, retention_days)
         try:
             if path.parent and not path.parent.exists():
                 path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(path, timeout=2.0, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
-            db.executescript(_SCHEMA)
+            db.execute(_VERSIONS.format(real="REAL"))
+            db.execute("BEGIN IMMEDIATE")  # one process migrates at a time
+            try:
+                done = {int(row[0]) for row in db.execute("SELECT version FROM schema_versions")}
+                for version, script in SQLITE_MIGRATIONS:
+                    if version not in done:
+                        for statement in _statements(script):
+                            db.execute(statement)
+                        db.execute("INSERT INTO schema_versions VALUES (?, ?)", (version, time.time()))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
             self._db = db
-            self._salt = self.get_meta("user_salt") or self._new_salt()
-            self.prune()
+            self._start()
         except (sqlite3.Error, OSError) as exc:
             log.error("feedback store %s is unavailable, answering without it: %s", path, exc)
             self._db = None
+
+    def _setup(self, log_questions: bool, retention_days: float) -> None:
+        self.log_questions = log_questions
+        self.retention_days = retention_days
+        self._pruned_at = 0.0
+        self._lock = threading.Lock()
+        self._db = None
+        self._salt = ""
+
+    def _start(self) -> None:
+        """The salt for user ids (made once, by whichever process comes first), and a prune."""
+        self._write(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING",
+            ("user_salt", secrets.token_hex(16)),
+        )
+        self._salt = self.get_meta("user_salt") or ""
+        self.prune()
 
     @property
     def available(self) -> bool:
         return self._db is not None
 
-    def _new_salt(self) -> str:
-        salt = secrets.token_hex(16)
-        self.set_meta("user_salt", salt)
-        return salt
+    def schema_versions(self) -> list[int]:
+        return [int(str(row[0])) for row in self._read("SELECT version FROM schema_versions ORDER BY version")]
 
     def user_hash(self, user_id: int) -> str:
         return hashlib.sha256(f"{self._salt}:{user_id}".encode()).hexdigest()[:32]
+
+    # Errors of the database driver, and its parameter placeholder.
+    _errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+
+    def _sql(self, sql: str) -> str:
+        return sql
 
     def _write(self, sql: str, params: tuple[object, ...]) -> bool:
         if self._db is None:
             return False
         try:
             with self._lock:
-                self._db.execute(sql, params)
+                self._db.execute(self._sql(sql), params)
             return True
-        except sqlite3.Error as exc:
+        except self._errors as exc:
             log.error("feedback store write failed: %s", exc)
             return False
 
@@ -103,8 +142,8 @@ class FeedbackStore:
             return []
         try:
             with self._lock:
-                return list(self._db.execute(sql, params).fetchall())
-        except sqlite3.Error as exc:
+                return list(self._db.execute(self._sql(sql), params).fetchall())
+        except self._errors as exc:
             log.error("feedback store read failed: %s", exc)
             return []
 
@@ -165,6 +204,53 @@ class FeedbackStore:
             with self._lock:
                 self._db.close()
             self._db = None
+
+
+def _statements(script: str) -> list[str]:
+    return [statement.strip() for statement in script.split(";") if statement.strip()]
+
+
+class PostgresStore(FeedbackStore):
+    """The same store in PostgreSQL (``QABOT_DATABASE_URL``), shared by bot processes."""
+
+    def __init__(self, url: str, *, log_questions: bool = True, retention_days: float = 0) -> None:
+        import psycopg
+
+        self.url = url
+        self._errors = (psycopg.Error,)
+        self._setup(log_questions, retention_days)
+        try:
+            db = psycopg.connect(url, autocommit=True, connect_timeout=5)
+            with db.transaction():
+                # One process migrates at a time; the others find the work done.
+                db.execute("SELECT pg_advisory_xact_lock(7416391)")
+                db.execute(_VERSIONS.format(real="DOUBLE PRECISION"))
+                done = {int(row[0]) for row in db.execute("SELECT version FROM schema_versions").fetchall()}
+                for version, script in POSTGRES_MIGRATIONS:
+                    if version not in done:
+                        for statement in _statements(script):
+                            db.execute(statement.encode())  # no parameters: kept as written
+                        db.execute("INSERT INTO schema_versions VALUES (%s, %s)", (version, time.time()))
+            self._db = db
+            self._start()
+        except psycopg.Error as exc:
+            log.error("feedback store %s is unavailable, answering without it: %s", _without_password(url), exc)
+            self._db = None
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s")
+
+
+def _without_password(url: str) -> str:
+    """``url`` safe to log: a password in it is replaced."""
+    return re.sub(r"(//[^:/@]+):[^@/]*@", r"\1:***@", url)
+
+
+def open_store(url: str | None, path: Path, *, log_questions: bool, retention_days: float) -> FeedbackStore:
+    """PostgreSQL when ``url`` is given, else the SQLite file at ``path``."""
+    if url:
+        return PostgresStore(url, log_questions=log_questions, retention_days=retention_days)
+    return FeedbackStore(path, log_questions=log_questions, retention_days=retention_days)
 
 
 class OffLoopStore:
