@@ -73,6 +73,8 @@ class FakeDiscord:
         self.sockets: list[web.WebSocketResponse] = []
         self.identifies = 0
         self.invalid_sessions: set[str] = set()
+        # Which shard each gateway connection identified as.
+        self.shard_of: dict[web.WebSocketResponse, int] = {}
         # A close code every IDENTIFY is answered with (None: READY as usual).
         self.close_on_identify: int | None = None
         # How many of the next IDENTIFYs get no READY (to test the bot's READY timeout).
@@ -295,6 +297,7 @@ class FakeDiscord:
                     self.withhold_ready -= 1
                     continue
                 shard = payload["d"].get("shard") or [0, 1]
+                self.shard_of[ws] = int(shard[0])
                 await self._dispatch(
                     ws,
                     "READY",
@@ -385,12 +388,14 @@ class FakeDiscord:
         assert self._loop is not None
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
-    def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        """Send an event to the bot over the newest gateway connection (thread-safe)."""
+    def dispatch(self, event: str, data: dict[str, Any], shard: int | None = None) -> None:
+        """Send an event to the bot over the newest gateway connection, or over the newest
+        connection that identified as ``shard`` (thread-safe)."""
         assert self._loop is not None
+        sockets = self.sockets if shard is None else [ws for ws in self.sockets if self.shard_of.get(ws) == shard]
 
         async def send() -> None:
-            await self._dispatch(self.sockets[-1], event, data)
+            await self._dispatch(sockets[-1], event, data)
 
         asyncio.run_coroutine_threadsafe(send(), self._loop).result(10)
 

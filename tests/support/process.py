@@ -56,6 +56,10 @@ class BotProcess:
             raise AssertionError(f"bot exited with {self.process.returncode}:\n{self.output()}")
         return True
 
+    def ready(self) -> bool:
+        """True once the bot has connected; raises with its output if it has exited."""
+        return self.alive() and "ready as qabot" in self.output()
+
     def stop(self) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
