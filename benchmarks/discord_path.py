@@ -80,12 +80,22 @@ async def _drive(fake: FakeDiscord, interactions: int, in_flight: int) -> tuple[
 
 
 def measure(interactions: int, in_flight: int) -> dict[str, Any]:
+    """The real bot's figures, with the floor's (a bare discord.py bot) beside them."""
+    found = _measure(interactions, in_flight, ("-m", "bot", "run"))
+    floor = _measure(interactions, in_flight, ("-m", "benchmarks.floor_bot"))
+    found["floor"] = floor
+    found["cpu_ratio_to_floor"] = found["bot_cpu_ms"] / floor["bot_cpu_ms"] if floor["bot_cpu_ms"] else float("inf")
+    return found
+
+
+def _measure(interactions: int, in_flight: int, command: tuple[str, ...]) -> dict[str, Any]:
     root = Path(__file__).resolve().parent.parent
     workdir = Path(tempfile.mkdtemp(prefix="qabot-discord-bench-"))
     shutil.copytree(root / "knowledge", workdir / "knowledge")
     fake = FakeDiscord()
     fake.start()
-    bot = BotProcess(fake, workdir, {"QABOT_COOLDOWN_RATE": "1000000", "QABOT_LOG_QUESTIONS": "false"})
+    env = {"QABOT_COOLDOWN_RATE": "1000000", "QABOT_LOG_QUESTIONS": "false", "PYTHONPATH": str(root)}
+    bot = BotProcess(fake, workdir, env, command)
     try:
         wait_for(lambda: (bot.alive(), "ready as qabot" in bot.output())[1], 60, "the bot to be ready")
         # Warm up: the first answers load word tables.

@@ -37,14 +37,20 @@ def bot_env(fake: FakeDiscord, knowledge: Path, database: Path) -> dict[str, str
 
 
 class BotProcess:
-    def __init__(self, fake: FakeDiscord, workdir: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        fake: FakeDiscord,
+        workdir: Path,
+        extra_env: dict[str, str] | None = None,
+        command: tuple[str, ...] = ("-m", "bot", "run"),
+    ) -> None:
         self.log = workdir / f"bot-{time.monotonic_ns()}.log"
         env = bot_env(fake, workdir / "knowledge", workdir / "qabot.sqlite3")
         env.update({"QABOT_COOLDOWN_RATE": "5", "QABOT_COOLDOWN_SECONDS": "30", "PYTHONUNBUFFERED": "1"})
         env.update(extra_env or {})
         self._out = self.log.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"], cwd=workdir, env=env, stdout=self._out, stderr=subprocess.STDOUT
+            [sys.executable, *command], cwd=workdir, env=env, stdout=self._out, stderr=subprocess.STDOUT
         )
 
     def output(self) -> str:
