@@ -76,21 +76,12 @@ def test_a_pooled_answer_counts_only_from_the_questions_own_article() -> None:
     question = records[0].questions[0]
     start = HARBOR.index("reopened on Monday")
     inside = {"start": start, "end": start + 20, "text": "x", "score": 1.0}
-    own = Prediction(
-        article_id="harbor",
-        question_id=question.id,
-        answered=True,
-        confidence=1,
-        facts=[{**inside, "article": "harbor"}],
-    )
-    other = Prediction(
-        article_id="harbor",
-        question_id=question.id,
-        answered=True,
-        confidence=1,
-        facts=[{**inside, "article": "bridge"}],
-    )
-    assert _correct(own, question) and not _correct(other, question)
+
+    def top_fact_from(article: str) -> Prediction:
+        facts = [{**inside, "article": article}]
+        return Prediction(article_id="harbor", question_id=question.id, answered=True, confidence=1, facts=facts)
+
+    assert _correct(top_fact_from("harbor"), question) and not _correct(top_fact_from("bridge"), question)
     predictions, latencies = predict(records, (), pooled=True)
     assert score(records, predictions, latencies).ranking_top1 == 1.0
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -87,6 +88,11 @@ def test_acknowledged_rows_survive_kill_9(where: tuple[str | None, Path]) -> Non
     assert acknowledged >= 200
     rows = opened(where)._read("SELECT COUNT(*) FROM unanswered")
     assert int(str(rows[0][0])) >= acknowledged + 1
+    url, path = where
+    if url is None:  # SQLite: the file is whole, in write-ahead-log mode
+        with sqlite3.connect(path) as db:
+            assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
 def test_two_processes_write_at_once(where: tuple[str | None, Path]) -> None:
