@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 
 import discord
 import yarl
@@ -42,7 +43,17 @@ def main() -> None:
     async def ask(interaction: discord.Interaction, question: app_commands.Range[str, 1, 300]) -> None:
         await interaction.response.send_message("The article does not say.")
 
-    asyncio.run(bot.start(os.environ["QABOT_DISCORD_TOKEN"]))
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        stopping = asyncio.Event()
+        loop.add_signal_handler(signal.SIGTERM, stopping.set)
+        async with bot:
+            running = asyncio.create_task(bot.start(os.environ["QABOT_DISCORD_TOKEN"]))
+            await stopping.wait()
+            await bot.close()
+            running.cancel()
+
+    asyncio.run(run())
 
 
 if __name__ == "__main__":
