@@ -161,3 +161,26 @@ def test_news_headlines_become_titles_not_facts() -> None:
         first_line = article.text.strip().splitlines()[0].strip()
         assert article.title == first_line
         assert all(fact.text != first_line for fact in knowledge.facts_of(article.id))
+
+
+def test_a_short_line_recurring_across_articles_is_set_aside(tmp_path: Path) -> None:
+    from bot.engine.cache import load_index
+
+    for number, topic in enumerate(["harbour", "bridge", "school"]):
+        (tmp_path / f"story{number}.txt").write_text(
+            f"The {topic} opened on Monday after repairs, the council said.\n\n"
+            "Marlow Gazette newsroom desk\n\n"
+            f"Officials expect the {topic} to stay open all year.\n",
+            encoding="utf-8",
+        )
+    (tmp_path / "other.txt").write_text(
+        "The ferry ran late on Tuesday.\n\nHarbour master notes\n\nCrews fixed the ramp by noon.\n", encoding="utf-8"
+    )
+    index = load_index(tmp_path, None)
+    texts = [fact.text for fact in index.facts]
+    assert "Marlow Gazette newsroom desk" not in texts  # in three articles: furniture
+    assert "Harbour master notes" in texts  # in one article only: kept
+    assert len(index.match_texts) == len(index.facts) == 9  # the index holds only the kept facts
+    article = index.knowledge.articles["story0"]
+    assert ("boilerplate", "Marlow Gazette newsroom desk") in aside(article)
+    assert load_knowledge(tmp_path).facts == index.knowledge.facts

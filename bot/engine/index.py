@@ -287,8 +287,13 @@ class FactIndex:
         else:
             _set_worker_phrases(phrases)
             results = [_load_and_index(files)]
-        knowledge = assemble([item for parsed, _, _ in results for item in parsed], aliases)
+        every = [item for parsed, _, _ in results for item in parsed]
+        knowledge = assemble(every, aliases)
         rows = [row for _, chunk_rows, _ in results for row in chunk_rows]
+        if len(knowledge.facts) < len(rows):  # lines recurring across articles were set aside
+            kept = {fact.id for fact in knowledge.facts}
+            ids = [fact.id for _, facts in every for fact in facts]
+            rows = [row for fact_id, row in zip(ids, rows, strict=True) if fact_id in kept]
         words = set().union(*(chunk_words for _, _, chunk_words in results))
         return cls._assemble(knowledge, phrases, rows, words)
 

@@ -528,6 +528,40 @@ def load_knowledge(folder: Path) -> Knowledge:
 
 
 def assemble(parsed: list[tuple[Article, list[Fact]]], aliases: tuple[AliasGroup, ...]) -> Knowledge:
-    articles = {article.id: article for article, _ in parsed}
-    facts = [fact for _, article_facts in parsed for fact in article_facts]
+    """The knowledge of parsed articles, less the lines that recur across them (see
+    :func:`repeated_lines`)."""
+    repeated = repeated_lines(parsed)
+    articles: dict[str, Article] = {}
+    facts: list[Fact] = []
+    for article, article_facts in parsed:
+        dropped = [fact for fact in article_facts if fact.id in repeated]
+        if dropped:
+            aside = [SetAside(kind="boilerplate", start=fact.start, end=fact.end) for fact in dropped]
+            article = article.model_copy(update={"set_aside": (*article.set_aside, *aside)})
+        articles[article.id] = article
+        facts += [fact for fact in article_facts if fact.id not in repeated]
     return Knowledge(articles=articles, facts=tuple(facts), aliases=aliases)
+
+
+# A short line (at most this many words, no sentence end) found as a paragraph of its
+# own in this many articles is site furniture ("Read more", "Image source, Getty").
+_REPEATED_WORDS = 8
+_REPEATED_IN = 3
+
+
+def repeated_lines(parsed: list[tuple[Article, list[Fact]]]) -> set[str]:
+    """Ids of facts that are a short non-sentence standing alone in their paragraph, whose
+    words recur as such in several articles."""
+    found: dict[str, list[str]] = {}
+    for _, article_facts in parsed:
+        by_paragraph: dict[int, list[Fact]] = {}
+        for fact in article_facts:
+            by_paragraph.setdefault(fact.paragraph, []).append(fact)
+        for group in by_paragraph.values():
+            fact = group[0]
+            if len(group) == 1 and fact.kind == "sentence" and not fact.text.rstrip().endswith(_SENTENCE_END):
+                words = fact.norm.split()
+                if 0 < len(words) <= _REPEATED_WORDS:
+                    found.setdefault(" ".join(words), []).append(fact.id)
+    articles_of = {key: {fact_id.rsplit(":", 1)[0] for fact_id in ids} for key, ids in found.items()}
+    return {fact_id for key, ids in found.items() if len(articles_of[key]) >= _REPEATED_IN for fact_id in ids}
