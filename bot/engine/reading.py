@@ -93,8 +93,18 @@ def _is_sentence(line: str) -> bool:
     return _SENTENCE_END.search(line) is not None
 
 
+def _count_words(line: str, enough: int = 60) -> int:
+    """The words of a line, counted up to about ``enough``: a long line of prose is not
+    looked at word by word (classing it needs only to know it is long)."""
+    if len(line) > enough * 12:
+        return enough + 1
+    return len(_WORD.findall(line))
+
+
 def _furniture(line: str) -> bool:
     """A short line that is not a sentence and has the shape of site furniture."""
+    if len(line) > _SHORT_WORDS * 25:
+        return False
     words = _WORD.findall(line.casefold())
     if not words or len(words) > _SHORT_WORDS or _is_sentence(line):
         return False
@@ -107,8 +117,9 @@ def furniture_words(line: str) -> bool:
 
 
 def _credit_line(line: str) -> bool:
-    words = _WORD.findall(line)
-    return len(words) <= 8 and not _is_sentence(line) and (_PICTURE_SOURCE.match(line) is not None or "\u00a9" in line)
+    if len(line) > 200 or _is_sentence(line):
+        return False
+    return len(_WORD.findall(line)) <= 8 and (_PICTURE_SOURCE.match(line) is not None or "\u00a9" in line)
 
 
 def read_blocks(text: str) -> list[Block]:
@@ -117,7 +128,7 @@ def read_blocks(text: str) -> list[Block]:
     if not lines:
         return []
     kinds: list[Kind] = ["body"] * len(lines)
-    words = [len(_WORD.findall(text[start:end])) for start, end, _ in lines]
+    words = [_count_words(text[start:end]) for start, end, _ in lines]
     # Footer: from the last rule in the last part of the text.
     for number in range(len(lines) - 1, -1, -1):
         start, end, _ = lines[number]
