@@ -158,7 +158,7 @@ def cmd_facts(args: argparse.Namespace) -> int:
     knowledge = _loaded(wiring.load_knowledge, settings)
     if args.article and args.article not in knowledge.articles:
         known = ", ".join(sorted(knowledge.articles))
-        raise KnowledgeError(f"no article '{args.article}' in {settings.knowledge_dir} (known: {known})")
+        raise KnowledgeError(f"no article '{args.article}' in {settings.knowledge_dir.resolve()} (known: {known})")
     for article in knowledge.articles.values():
         if args.article and article.id != args.article:
             continue
