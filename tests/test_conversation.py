@@ -143,3 +143,19 @@ def test_why_quotes_the_reason_and_not_the_photo_caption(matcher: Matcher) -> No
     assert answer.answered
     assert answer.facts[0].fact.id == f"{SEED_ID}:p2.s1"  # "... for talks with Prime Minister Shigeru Ishiba"
     assert all(item.fact.kind != "caption" for item in answer.facts)
+
+
+def test_a_new_topic_in_lower_case_starts_a_new_topic(matcher: Matcher) -> None:
+    talk = Conversations(matcher)
+    careful = talk.answer("a", "Who is the Japanese foreign minister?")
+    assert careful.answered
+    # "korea", "yoon" are names in the article, though typed in lower case: a topic of their own.
+    lower = talk.answer("a", "who is yoon suk yeol")
+    capital = Conversations(matcher)
+    capital.answer("b", "Who is the Japanese foreign minister?")
+    upper = capital.answer("b", "Who is Yoon Suk Yeol?")
+    assert lower.answered == upper.answered
+    assert [item.fact.id for item in lower.facts] == [item.fact.id for item in upper.facts]
+    assert is_follow_up("why?", names=matcher.index.names)
+    assert not is_follow_up("is north korea mentioned", names=matcher.index.names)
+    assert is_follow_up("is north korea mentioned")  # without the knowledge's names it would lean back

@@ -44,7 +44,7 @@ from bot.engine.knowledge import (
 log = logging.getLogger(__name__)
 
 # Bump when what an entry holds, or what the index code puts in it, changes.
-FORMAT = 8
+FORMAT = 9
 # Entries kept: the knowledge folders used most recently, and at most this many bytes.
 KEEP = 4
 MAX_BYTES = 2 * 1024**3
@@ -169,6 +169,7 @@ def write_entry(cache_dir: Path, name: str, index: FactIndex) -> None:
             "match_texts": index.match_texts,
             "terms": terms,
             "words": sorted(index.words),
+            "names": sorted(index.names),
             "lexicon": index.lexicon,
         }
         (partial / "index.json").write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
@@ -241,6 +242,7 @@ def read_entry(entry: Path) -> FactIndex:
         context=context,
         postings={term: postings[s:e] for term, s, e in zip(terms, starts.tolist(), ends.tolist(), strict=True)},
         words=set(document["words"]),
+        names=frozenset(document["names"]),
         lexicon={word: (lemma, float(zipf)) for word, (lemma, zipf) in document["lexicon"].items()},
     )
     return index

@@ -51,8 +51,12 @@ class Conversation:
     seen: float = 0.0
 
 
-def is_follow_up(question: str, tokens: list[textmod.Token] | None = None) -> bool:
-    """Whether ``question`` leans on the previous turn instead of standing on its own."""
+def is_follow_up(question: str, tokens: list[textmod.Token] | None = None, names: frozenset[str] = frozenset()) -> bool:
+    """Whether ``question`` leans on the previous turn instead of standing on its own.
+
+    ``names`` are the words the knowledge writes as names: one of them in a question
+    typed in lower case ("is north korea mentioned") names a topic of its own too.
+    """
     tokens = textmod.tokens(question) if tokens is None else tokens
     words = [token.word for token in tokens]
     if not words:
@@ -63,7 +67,7 @@ def is_follow_up(question: str, tokens: list[textmod.Token] | None = None) -> bo
         return True
     # No word that names a topic ("why?", "which countries are involved?"): the topic is
     # the one already under discussion. Names and rare words name topics.
-    if textmod.capitalized(question):
+    if _names_a_topic(question, tokens, names):
         return False
     return not any(token.content and lexicon.zipf(token.word) < _OWN_TOPIC_ZIPF for token in tokens)
 
@@ -75,7 +79,14 @@ def is_continuation(tokens: list[textmod.Token]) -> bool:
     return asks_more and all(token.word in _MORE for token in tokens if token.content)
 
 
-def carried_words(question: str, tokens: list[textmod.Token], previous: Turn) -> tuple[str, ...]:
+def _names_a_topic(question: str, tokens: list[textmod.Token], names: frozenset[str]) -> bool:
+    """A name in the question: capitalized by its writer, or one the knowledge writes."""
+    return bool(textmod.capitalized(question)) or any(token.content and token.word in names for token in tokens)
+
+
+def carried_words(
+    question: str, tokens: list[textmod.Token], previous: Turn, names: frozenset[str] = frozenset()
+) -> tuple[str, ...]:
     """What a follow-up carries over from the previous turn (or swaps, for "what about X").
 
     The topic is the previous question's rarer words and, unless the question asks for
@@ -89,9 +100,9 @@ def carried_words(question: str, tokens: list[textmod.Token], previous: Turn) ->
         # The common content words carry the question's shape.
         return tuple(t.word for t in previous.asked if t.content and lexicon.zipf(t.word) >= _TOPIC_ZIPF)
     topic = tuple(t.word for t in previous.asked if t.content and lexicon.zipf(t.word) < _TOPIC_ZIPF)
-    own_names = bool(textmod.capitalized(question))
-    names = () if is_continuation(tokens) or own_names else previous.names
-    return topic + names
+    own_names = _names_a_topic(question, tokens, names)
+    carried = () if is_continuation(tokens) or own_names else previous.names
+    return topic + carried
 
 
 def names_in(text: str) -> tuple[str, ...]:
@@ -147,8 +158,9 @@ class Conversations:
         if is_continuation(tokens) and (previous is None or not previous.fact_ids):
             # "And then?" after nothing, or after a question the article could not answer.
             answer = Answer(question=question, kind="abstain", confidence=0.0, facts=[], candidates=[], suggestions=[])
-        elif previous is not None and is_follow_up(question, tokens):
-            query = matcher.analyse(question, tokens, carried_words(question, tokens, previous))
+        elif previous is not None and is_follow_up(question, tokens, matcher.index.names):
+            carried = carried_words(question, tokens, previous, matcher.index.names)
+            query = matcher.analyse(question, tokens, carried)
             asked = query.tokens  # the topic carries on to the next turn either way
             # "And then?" asks for more: facts already quoted in this conversation are
             # passed over. Other follow-ups may well want the same fact again ("why?").

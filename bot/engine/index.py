@@ -198,33 +198,57 @@ def context_shares(facts: Sequence[Fact], refers: Sequence[int]) -> np.ndarray:
 _Row = tuple[str, list[str], int, int]  # match text, indexed terms, type mask, how it refers back
 
 
-def _load_and_index(paths: list[Path]) -> tuple[list[tuple[Article, list[Fact]]], list[_Row], set[str]]:
+_LOWER_WORD = re.compile(r"(?<![\w'-])[a-z][a-z'-]*")
+
+
+def _load_and_index(paths: list[Path]) -> tuple[list[tuple[Article, list[Fact]]], list[_Row], set[str], Names]:
     parsed = []
     rows: list[_Row] = []
     words: set[str] = set()
+    names = Names(set(), set())
     for path in paths:  # file by file, so each fact's text is still in the fold cache
         article, facts = load_articles([path])[0]
         parsed.append((article, facts))
-        file_rows, file_words = _index_chunk(facts)
+        file_rows, file_words, file_names = _index_chunk(facts)
         rows += file_rows
         words |= file_words
-    return parsed, rows, words
+        names.merge(file_names)
+    return parsed, rows, words, names
 
 
-def _index_chunk(facts: list[Fact]) -> tuple[list[_Row], set[str]]:
+@dataclass
+class Names:
+    """Words the knowledge writes with a capital inside sentences, and words it writes in
+    lower case: those only ever capitalized are names ("Japanese", "Korea", "Ishiba")."""
+
+    capitalized: set[str]
+    lower: set[str]
+
+    def merge(self, other: Names) -> None:
+        self.capitalized |= other.capitalized
+        self.lower |= other.lower
+
+    def names(self) -> set[str]:
+        return self.capitalized - self.lower
+
+
+def _index_chunk(facts: list[Fact]) -> tuple[list[_Row], set[str], Names]:
     rows = []
     words: set[str] = set()
+    names = Names(set(), set())
     for fact in facts:
         fact_tokens = textmod.tokens(fact.text)
         fact_words = {token.word for token in fact_tokens}
         words |= fact_words
+        names.capitalized.update(word.casefold() for word in textmod.capitalized(fact.text) if word[1:2].islower())
+        names.lower.update(_LOWER_WORD.findall(fact.text))
         terms, indexed = index_terms(fact, _worker_phrases, fact_tokens)
         if fact_tokens and fact_tokens[0].word in _REFERRING_WORDS:
             refers = REFERS_AT_START
         else:
             refers = REFERS if not fact_words.isdisjoint(_REFERRING_WORDS) else 0
         rows.append((" " + " ".join(terms) + " ", list(indexed), type_mask(fact, fact_words), refers))
-    return rows, words
+    return rows, words, names
 
 
 @dataclass
@@ -240,6 +264,8 @@ class FactIndex:
     # For each fact, the share of the previous fact's terms it holds too (see context_shares).
     context: np.ndarray
     lexicon: dict[str, tuple[str, float]] = field(default_factory=dict)
+    # Words the knowledge writes only as names, in lower case ("japanese", "ishiba").
+    names: frozenset[str] = frozenset()
     # The indexed words (not alias concepts), sorted, and grouped by length for typo look-ups.
     vocabulary: list[str] = field(init=False)
     by_length: dict[int, list[str]] = field(init=False)
@@ -271,8 +297,8 @@ class FactIndex:
         """The index of knowledge already in memory (one process)."""
         phrases = Phrases.from_groups(knowledge.aliases)
         _set_worker_phrases(phrases)
-        rows, words = _index_chunk(list(knowledge.facts))
-        return cls._assemble(knowledge, phrases, rows, words)
+        rows, words, names = _index_chunk(list(knowledge.facts))
+        return cls._assemble(knowledge, phrases, rows, words, names.names())
 
     @classmethod
     def from_folder(cls, folder: Path) -> FactIndex:
@@ -287,18 +313,23 @@ class FactIndex:
         else:
             _set_worker_phrases(phrases)
             results = [_load_and_index(files)]
-        every = [item for parsed, _, _ in results for item in parsed]
+        every = [item for parsed, _, _, _ in results for item in parsed]
         knowledge = assemble(every, aliases)
-        rows = [row for _, chunk_rows, _ in results for row in chunk_rows]
+        rows = [row for _, chunk_rows, _, _ in results for row in chunk_rows]
         if len(knowledge.facts) < len(rows):  # lines recurring across articles were set aside
             kept = {fact.id for fact in knowledge.facts}
             ids = [fact.id for _, facts in every for fact in facts]
             rows = [row for fact_id, row in zip(ids, rows, strict=True) if fact_id in kept]
-        words = set().union(*(chunk_words for _, _, chunk_words in results))
-        return cls._assemble(knowledge, phrases, rows, words)
+        words = set().union(*(chunk_words for _, _, chunk_words, _ in results))
+        names = Names(set(), set())
+        for _, _, _, chunk_names in results:
+            names.merge(chunk_names)
+        return cls._assemble(knowledge, phrases, rows, words, names.names())
 
     @classmethod
-    def _assemble(cls, knowledge: Knowledge, phrases: Phrases, rows: list[_Row], words: set[str]) -> FactIndex:
+    def _assemble(
+        cls, knowledge: Knowledge, phrases: Phrases, rows: list[_Row], words: set[str], names: set[str]
+    ) -> FactIndex:
         postings: dict[str, list[int]] = defaultdict(list)
         for number, (_, indexed, _, _) in enumerate(rows):
             for term in indexed:
@@ -311,4 +342,5 @@ class FactIndex:
             context=context_shares(knowledge.facts, [refers for _, _, _, refers in rows]),
             postings={term: np.array(numbers, dtype=np.int32) for term, numbers in postings.items()},
             words=words,
+            names=frozenset(names),
         )
