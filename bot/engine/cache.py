@@ -58,13 +58,13 @@ _ARTICLE_FIELDS = ("id", "title", "author", "outlet", "published", "url", "datel
 _KINDS: tuple[Literal["sentence", "caption"], ...] = ("sentence", "caption")
 
 
-def cache_key(folder: Path) -> str:
+def cache_key(folder: Path, names: list[str] | None = None) -> str:
     """A digest of every knowledge file's name and contents and of the cache format, or
     "" when a file cannot be hashed safely (too large, unreadable): then nothing is cached
     and loading reports the problem."""
     digest = hashlib.sha256(f"{__version__}:{FORMAT}".encode())
     prefix = len(str(folder)) + 1
-    for name in file_names(folder):
+    for name in file_names(folder) if names is None else names:
         try:
             with open(name, "rb") as source:
                 if os.fstat(source.fileno()).st_size > MAX_ARTICLE_BYTES:
@@ -82,8 +82,9 @@ def load_index(folder: Path, cache_dir: Path | None) -> FactIndex:
     (and then cached, when ``cache_dir`` is given)."""
     if cache_dir is None or not folder.is_dir():
         return FactIndex.from_folder(folder)  # which says what is wrong with a missing folder
-    quick, newest = stat_key(folder)
-    key = _recalled(cache_dir, quick) or cache_key(folder)
+    names = file_names(folder)  # walked once, for both keys
+    quick, newest = stat_key(folder, names)
+    key = _recalled(cache_dir, quick) or cache_key(folder, names)
     entry = cache_dir / f"{_PREFIX}{key}"
     # Files changed in the last moments may change again unseen by their stat data.
     settled = time.time() - newest > _RACY_SECONDS
@@ -113,14 +114,14 @@ def load_index(folder: Path, cache_dir: Path | None) -> FactIndex:
     return index
 
 
-def stat_key(folder: Path) -> tuple[str, float]:
+def stat_key(folder: Path, names: list[str] | None = None) -> tuple[str, float]:
     """A digest of every knowledge file's name, size, modification time and inode, and
     the newest modification time: a quick stand-in for :func:`cache_key`, as git's index
     stands in for hashing the work tree."""
     digest = hashlib.sha256(f"{__version__}:{FORMAT}:{folder.resolve()}".encode())
     prefix = len(str(folder)) + 1
     newest = 0.0
-    for name in file_names(folder):
+    for name in file_names(folder) if names is None else names:
         try:
             info = os.stat(name)
         except OSError:
