@@ -15,7 +15,7 @@ import os
 import re
 import stat
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Literal
@@ -184,42 +184,8 @@ class Knowledge(BaseModel):
         return {fact.id: fact for fact in self.facts}
 
 
-_PARAGRAPH = re.compile(r"(?:^[ \t]*\S[^\n]*(?:\n|\Z))+", re.MULTILINE)
-_CREDIT = re.compile(r"\s*\(([^()\n]{1,60})\)\s*$")
-_PHOTO_WORDS = re.compile(r"\b(?:photo|photograph|picture|pictured|image|shows|file photo)\b", re.I)
-# "TOKYO (Kyodo) —", "WASHINGTON (AP) -", "SEOUL, South Korea (Reuters) --"
-_DATELINE = re.compile(
-    r"^(?P<dateline>[A-Z][A-Z.'\- ]{1,40}(?:,\s*[A-Z][\w. ]{1,40})?(?:\s*\([^()\n]{1,40}\))?)"
-    r"\s*(?:—|–|--?)\s+"
-)
-_SENTENCE_END = (
-    ".",
-    "!",
-    "?",
-    '"',
-    "\u201d",
-    "'",
-    "\u2019",
-    ")",
-    "\u3002",
-    "\uff01",
-    "\uff1f",
-    "\u300d",
-    "\u300f",
-    "\uff09",
-)
 # An outlet or site line is short ("AloJapan.com", "Reuters").
 _ATTRIBUTION_CHARS = 60
-
-
-def _paragraphs(raw: str) -> Iterator[tuple[int, int]]:
-    for match in _PARAGRAPH.finditer(raw):
-        start, end = match.start(), match.end()
-        chunk = raw[start:end]
-        start += len(chunk) - len(chunk.lstrip())
-        end -= len(chunk) - len(chunk.rstrip())
-        if end > start:
-            yield start, end
 
 
 def _sentences(raw: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -245,11 +211,13 @@ def _is_attribution(line: str) -> bool:
     """A last paragraph that only names a site or outlet ("AloJapan.com")."""
     words = line.split()
     return (
-        "\n" not in line
-        and 0 < len(words) <= 5
-        and len(line) <= _ATTRIBUTION_CHARS
-        and not line.endswith(_SENTENCE_END)
+        "\n" not in line and 0 < len(words) <= 5 and len(line) <= _ATTRIBUTION_CHARS and not reading.is_sentence(line)
     )
+
+
+def default_title(article_id: str) -> str:
+    """The title of an article that has none of its own: its id, read as words."""
+    return article_id.replace("-", " ").replace("_", " ").strip().capitalize()
 
 
 def _layout(raw: str) -> str:
@@ -292,13 +260,13 @@ def parse_article(
             continue
         number += 1
         if block.kind == "caption":
-            credit = _CREDIT.search(chunk)
+            credit = reading.CREDIT.search(chunk)
             stop = start + (credit.start() if credit else len(chunk))
             if text[start:stop].strip():
                 facts.append(_fact(article_id, stored, number, 1, "caption", start, len(text[:stop].rstrip())))
             continue
         if not dateline and not any(fact.kind == "sentence" for fact in facts):
-            match = _DATELINE.match(chunk)
+            match = reading.DATELINE.match(chunk)
             if match:
                 dateline = match.group("dateline").strip()
                 start += match.end()
@@ -306,7 +274,7 @@ def parse_article(
             facts.append(_fact(article_id, stored, number, index, "sentence", s, e))
 
     headline = " ".join(found.get("headline", "").split())
-    title = meta.title or headline or article_id.replace("-", " ").replace("_", " ").strip().capitalize()
+    title = meta.title or headline or default_title(article_id)
     byline = found.get("byline", "")
     author = meta.author or re.sub(r"^(?:by|written by|reporting by|words by)\s+", "", byline, flags=re.I).strip()
     article = Article(
@@ -559,7 +527,7 @@ def repeated_lines(parsed: list[tuple[Article, list[Fact]]]) -> set[str]:
             by_paragraph.setdefault(fact.paragraph, []).append(fact)
         for group in by_paragraph.values():
             fact = group[0]
-            if len(group) == 1 and fact.kind == "sentence" and not fact.text.rstrip().endswith(_SENTENCE_END):
+            if len(group) == 1 and fact.kind == "sentence" and not reading.is_sentence(fact.text.rstrip()):
                 words = fact.norm.split()
                 if 0 < len(words) <= _REPEATED_WORDS:
                     found.setdefault(" ".join(words), []).append(fact.id)

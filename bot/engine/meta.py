@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Literal
 
 from bot.engine.answer import MetaValue
-from bot.engine.knowledge import Article
+from bot.engine.knowledge import Article, default_title
 
 __all__ = ["LABELS", "MetaField", "MetaValue", "asked_field", "value"]
 
@@ -62,8 +62,7 @@ def value(article: Article, field: MetaField) -> str:
         return article.outlet or _outlet_in(article.dateline) or article.attribution
     if field == "dateline":
         return article.dateline
-    derived = article.id.replace("-", " ").replace("_", " ").strip().capitalize()
-    return "" if article.title == derived else article.title  # a title made from the file name says nothing
+    return "" if article.title == default_title(article.id) else article.title  # made from the file name
 
 
 def _outlet_in(dateline: str) -> str:

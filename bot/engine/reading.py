@@ -39,7 +39,7 @@ _DATE = re.compile(
     re.IGNORECASE,
 )
 # A credit in brackets at the end of a caption: a name of at most six words.
-_CREDIT = re.compile(r"\(\s*[A-Z][\w.&'/ -]{0,60}\)\s*$")
+CREDIT = re.compile(r"\(\s*[A-Z][\w.&'/ -]{0,60}\)\s*$")
 _PICTURE_SOURCE = re.compile(r"^(?:image|photo|picture|photograph|video|graphic|illustration)s?\b", re.IGNORECASE)
 # Shapes of site furniture: links, handles, hashtags, counters ("3 of 12", "3/12").
 _LINK_LIKE = re.compile(r"https?://|www\.|\.(?:com|org|net|co\.uk)\b|(?:^|\s)[@#]\w|\S+@\S+\.\w")
@@ -53,9 +53,10 @@ _FURNITURE = frozenset(
     "copyright rights reserved caption".split()
 )
 _HIGHLIGHT = "@highlight"
-# A wire dateline opening the text ("LONDON (Reuters) -"): the body has begun.
-_DATELINE_START = re.compile(
-    r"^[A-Z][A-Z.' -]{1,40}(?:,[^()\n]{1,40})?\s*(?:\([^()\n]{1,40}\))?\s*(?:\u2014|\u2013|--?)\s"
+# A wire dateline opening the body: "TOKYO (Kyodo) —", "SEOUL, South Korea (Reuters) --".
+DATELINE = re.compile(
+    r"^(?P<dateline>[A-Z][A-Z.'\- ]{1,40}(?:,\s*[A-Z][\w. ]{1,40})?(?:\s*\([^()\n]{1,40}\))?)"
+    r"\s*(?:\u2014|\u2013|--?)\s+"
 )
 # Lines near the top that may be a headline, byline or date, and the longest headline.
 _TOP_LINES = 6
@@ -89,7 +90,8 @@ def _lines(text: str) -> list[tuple[int, int, bool]]:
     return found
 
 
-def _is_sentence(line: str) -> bool:
+def is_sentence(line: str) -> bool:
+    """Whether a line ends as a sentence does (closing quotes and brackets allowed)."""
     return _SENTENCE_END.search(line) is not None
 
 
@@ -106,7 +108,7 @@ def _furniture(line: str) -> bool:
     if len(line) > _SHORT_WORDS * 25:
         return False
     words = _WORD.findall(line.casefold())
-    if not words or len(words) > _SHORT_WORDS or _is_sentence(line):
+    if not words or len(words) > _SHORT_WORDS or is_sentence(line):
         return False
     return bool(_LINK_LIKE.search(line) or _COUNTER.search(line) or not _FURNITURE.isdisjoint(words))
 
@@ -117,7 +119,7 @@ def furniture_words(line: str) -> bool:
 
 
 def _credit_line(line: str) -> bool:
-    if len(line) > 200 or _is_sentence(line):
+    if len(line) > 200 or is_sentence(line):
         return False
     return len(_WORD.findall(line)) <= 8 and (_PICTURE_SOURCE.match(line) is not None or "\u00a9" in line)
 
@@ -160,16 +162,16 @@ def read_blocks(text: str) -> list[Block]:
         runs_on = blank_separated and not lines[second][2] and words[second] > _SHORT_WORDS
         if (
             words[first] <= _HEADLINE_WORDS
-            and not _is_sentence(line)
-            and not _CREDIT.search(line)
-            and not _DATELINE_START.match(line)
+            and not is_sentence(line)
+            and not CREDIT.search(line)
+            and not DATELINE.match(line)
             and not runs_on
         ):
             kinds[first] = "headline"
     for number in content[:_TOP_LINES]:
         start, end, _ = lines[number]
         line = text[start:end]
-        if kinds[number] != "body" or words[number] > _SHORT_WORDS or _is_sentence(line):
+        if kinds[number] != "body" or words[number] > _SHORT_WORDS or is_sentence(line):
             continue
         if _BYLINE.match(line):
             kinds[number] = "byline"
@@ -180,18 +182,18 @@ def read_blocks(text: str) -> list[Block]:
     for number in [n for n, kind in enumerate(kinds) if kind == "body"]:
         start, end, _ = lines[number]
         line = text[start:end]
-        if _CREDIT.search(line) and words[number] <= 60 and _is_caption_place(lines, kinds, number):
+        if CREDIT.search(line) and words[number] <= 60 and _is_caption_place(lines, kinds, number):
             kinds[number] = "caption"
     # Short non-sentences before the first line of prose or after the last are not the article.
     body = [
         number
         for number, kind in enumerate(kinds)
-        if kind == "body" and (words[number] > _SHORT_WORDS or _is_sentence(text[lines[number][0] : lines[number][1]]))
+        if kind == "body" and (words[number] > _SHORT_WORDS or is_sentence(text[lines[number][0] : lines[number][1]]))
     ]
     if body:
         for number in [*range(body[0]), *range(body[-1] + 1, len(lines))]:
             line = text[lines[number][0] : lines[number][1]]
-            if kinds[number] == "body" and words[number] <= _SHORT_WORDS and not _is_sentence(line):
+            if kinds[number] == "body" and words[number] <= _SHORT_WORDS and not is_sentence(line):
                 kinds[number] = "boilerplate"
     return _group(text, lines, kinds)
 
@@ -217,7 +219,7 @@ def _group(text: str, lines: list[tuple[int, int, bool]], kinds: list[Kind]) -> 
             and previous is not None
             and previous.kind == "body"
             and not blank
-            and (blank_separated or not _is_sentence(text[previous.start : previous.end]))
+            and (blank_separated or not is_sentence(text[previous.start : previous.end]))
         ):
             blocks[-1] = Block("body", previous.start, end)
             continue
