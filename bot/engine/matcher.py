@@ -84,7 +84,6 @@ class Matcher:
         self.facts: list[Fact] = self.index.facts
         self.analyser = Analyser(self.index)
         self.evidence = Evidence(self.index)
-        self._ids = {fact.id: fact for fact in self.facts}
 
     def analyse(self, question: str, tokens: list[textmod.Token] | None = None, carried: tuple[str, ...] = ()) -> Query:
         return self.analyser.analyse(question, tokens, carried)
@@ -175,7 +174,7 @@ class Matcher:
 
     def answer_fact(self, fact_id: str) -> Answer | None:
         """An answer quoting one known fact (a suggestion the user picked), or None."""
-        fact = self._ids.get(fact_id)
+        fact = self.knowledge.fact(fact_id)
         if fact is None:
             return None
         item = ScoredFact(fact=fact, score=1.0)
