@@ -56,7 +56,7 @@ def test_the_cache_is_data_not_code(folder: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     load_index(folder, cache)
     (entry,) = entries(cache)
-    assert sorted(path.name for path in entry.iterdir()) == ["arrays.npz", "index.json"]
+    assert sorted(path.name for path in entry.iterdir()) == ["arrays.npz", "index.json", "sources.json"]
     assert json.loads((entry / "index.json").read_text(encoding="utf-8"))["format"] == cache_module.FORMAT
     with np.load(entry / "arrays.npz", allow_pickle=False) as arrays:
         assert arrays["types"].dtype == np.uint8

@@ -182,5 +182,5 @@ def test_a_short_line_recurring_across_articles_is_set_aside(tmp_path: Path) -> 
     assert "Harbour master notes" in texts  # in one article only: kept
     assert len(index.match_texts) == len(index.facts) == 9  # the index holds only the kept facts
     article = index.knowledge.articles["story0"]
-    assert ("boilerplate", "Marlow Gazette newsroom desk") in aside(article)
+    assert ("repeated", "Marlow Gazette newsroom desk") in aside(article)
     assert load_knowledge(tmp_path).facts == index.knowledge.facts

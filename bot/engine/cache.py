@@ -23,20 +23,25 @@ import re
 import shutil
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from bot import __version__
-from bot.engine import lexicon
-from bot.engine.index import FactIndex, Phrases
+from bot.engine import lexicon, update
+from bot.engine.index import FactIndex, Phrases, Sources
 from bot.engine.knowledge import (
+    ALIASES_FILE,
+    ARTICLE_SUFFIXES,
     MAX_ARTICLE_BYTES,
+    META_SUFFIX,
     AliasGroup,
     Article,
-    Fact,
+    FactTable,
     Knowledge,
+    KnowledgeError,
     SetAside,
     file_names,
 )
@@ -44,91 +49,264 @@ from bot.engine.knowledge import (
 log = logging.getLogger(__name__)
 
 # Bump when what an entry holds, or what the index code puts in it, changes.
-FORMAT = 9
+FORMAT = 10
 # Entries kept: the knowledge folders used most recently, and at most this many bytes.
 KEEP = 4
 MAX_BYTES = 2 * 1024**3
 
 _PREFIX = "index-"
 _STAT_PREFIX = "stat-"
+_BASE_PREFIX = "base-"
+# Patching: at most this many articles changed (or this share of the files) is patched
+# in; from this many on (or in a small knowledge base) the result is written as an entry.
+_PATCH_MIN = 200
+_PATCH_SHARE = 0.05
+_MERGE_AT = 32
+_SMALL_FACTS = 5_000
 # Files changed this recently may change again within the clock's resolution, so their
 # stat data do not yet stand for their contents (git's "racy" files).
 _RACY_SECONDS = 2.0
+_COLUMNS = ("article", "paragraph", "sentence", "kind", "start", "end")
 _ARTICLE_FIELDS = ("id", "title", "author", "outlet", "published", "url", "dateline", "attribution", "path", "text")
-_KINDS: tuple[Literal["sentence", "caption"], ...] = ("sentence", "caption")
 
 
 def cache_key(folder: Path, names: list[str] | None = None) -> str:
     """A digest of every knowledge file's name and contents and of the cache format, or
     "" when a file cannot be hashed safely (too large, unreadable): then nothing is cached
     and loading reports the problem."""
+    digests = file_digests(folder, file_names(folder) if names is None else names)
+    return "" if digests is None else key_of(digests)
+
+
+def key_of(digests: list[tuple[str, str]]) -> str:
+    """The cache key of files by their names (inside the folder) and SHA-1 digests."""
     digest = hashlib.sha256(f"{__version__}:{FORMAT}".encode())
-    prefix = len(str(folder)) + 1
-    for name in file_names(folder) if names is None else names:
-        try:
-            with open(name, "rb") as source:
-                if os.fstat(source.fileno()).st_size > MAX_ARTICLE_BYTES:
-                    return ""
-                contents = source.read(MAX_ARTICLE_BYTES + 1)
-        except OSError:
-            return ""
-        digest.update(name[prefix:].encode() + b"\0")
-        digest.update(hashlib.sha1(contents).digest())
+    for name, sha1 in digests:
+        digest.update(name.encode() + b"\0")
+        digest.update(bytes.fromhex(sha1))
     return digest.hexdigest()
 
 
+def _sha1(name: str) -> str | None:
+    try:
+        with open(name, "rb") as source:
+            if os.fstat(source.fileno()).st_size > MAX_ARTICLE_BYTES:
+                return None
+            return hashlib.sha1(source.read(MAX_ARTICLE_BYTES + 1)).hexdigest()
+    except OSError:
+        return None
+
+
+def file_digests(folder: Path, names: list[str]) -> list[tuple[str, str]] | None:
+    """Each file's name inside ``folder`` and SHA-1 digest; None when one cannot be read."""
+    prefix = len(str(folder)) + 1
+    found = []
+    for name in names:
+        sha1 = _sha1(name)
+        if sha1 is None:
+            return None
+        found.append((name[prefix:], sha1))
+    return found
+
+
+Stat = tuple[int, int, int, int]  # size, modification time (ns), inode, device
+
+
+def file_stats(names: list[str]) -> list[Stat] | None:
+    """Each file's size, modification time, inode and device; None when one is gone."""
+    found = []
+    for name in names:
+        try:
+            info = os.stat(name)
+        except OSError:
+            return None
+        found.append((info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev))
+    return found
+
+
 def load_index(folder: Path, cache_dir: Path | None) -> FactIndex:
-    """The index of ``folder``: from the cache when its files are unchanged, else built
-    (and then cached, when ``cache_dir`` is given)."""
+    """The index of ``folder``: from the cache when its files are unchanged, patched from
+    the folder's last cached index when a few articles changed, else built (and then
+    cached, when ``cache_dir`` is given)."""
     if cache_dir is None or not folder.is_dir():
         return FactIndex.from_folder(folder)  # which says what is wrong with a missing folder
-    names = file_names(folder)  # walked once, for both keys
-    quick, newest = stat_key(folder, names)
-    key = _recalled(cache_dir, quick) or cache_key(folder, names)
-    entry = cache_dir / f"{_PREFIX}{key}"
+    names = file_names(folder)  # walked once, for every key
+    stats = file_stats(names)
+    quick, newest = stat_key(folder, names, stats)
     # Files changed in the last moments may change again unseen by their stat data.
     settled = time.time() - newest > _RACY_SECONDS
-    if key and entry.is_dir():
-        try:
-            index = read_entry(entry)
-        except Exception as exc:  # a damaged or foreign entry is rebuilt, never trusted
-            log.warning("ignoring the unreadable index cache %s: %s", entry, exc)
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                os.utime(entry)  # most recently used
-                if settled:
+    key = _recalled(cache_dir, quick)
+    if key:
+        index = _read(cache_dir / f"{_PREFIX}{key}")
+        if index is not None:
+            if settled:
+                with contextlib.suppress(OSError):
                     _remember(cache_dir, quick, key)
-            lexicon.preload(index.lexicon)
+            return index
+    digests = None
+    if stats is not None:
+        try:
+            found = _patched(folder, cache_dir, names, stats)
+        except KnowledgeError:
+            raise
+        except Exception as exc:  # a damaged or foreign base is rebuilt from, never trusted
+            log.warning("could not patch the cached index in %s: %s", cache_dir, exc)
+            found = None
+        if found is not None:
+            index, digests, written = found
+            if written and settled:
+                with contextlib.suppress(OSError):
+                    _remember(cache_dir, quick, key_of(digests))
+            if index is not None:
+                return index
+    if digests is None:
+        digests = file_digests(folder, names)
+    key = "" if digests is None else key_of(digests)
+    if key:
+        index = _read(cache_dir / f"{_PREFIX}{key}")
+        if index is not None:
             return index
     index = FactIndex.from_folder(folder)
-    if key:
+    if key and digests is not None and stats is not None:
         index.lexicon = lexicon.table(index.words)
         try:
-            write_entry(cache_dir, entry.name, index)
+            _store(cache_dir, folder, key, index, names, stats, digests)
             if settled:
                 _remember(cache_dir, quick, key)
-            prune(cache_dir)
         except OSError as exc:
             log.warning("could not write the index cache in %s: %s", cache_dir, exc)
     return index
 
 
-def stat_key(folder: Path, names: list[str] | None = None) -> tuple[str, float]:
+def _read(entry: Path) -> FactIndex | None:
+    """The index kept in ``entry``, marked most recently used; None when there is none."""
+    if not entry.is_dir():
+        return None
+    try:
+        index = read_entry(entry)
+    except Exception as exc:  # a damaged or foreign entry is rebuilt, never trusted
+        log.warning("ignoring the unreadable index cache %s: %s", entry, exc)
+        shutil.rmtree(entry, ignore_errors=True)
+        return None
+    with contextlib.suppress(OSError):
+        os.utime(entry)  # most recently used
+    lexicon.preload(index.lexicon)
+    return index
+
+
+def _store(
+    cache_dir: Path,
+    folder: Path,
+    key: str,
+    index: FactIndex,
+    names: list[str],
+    stats: list[Stat],
+    digests: list[tuple[str, str]],
+) -> None:
+    """Write ``index`` as the entry of ``key`` and as ``folder``'s base for patching."""
+    files = [[name, *stat, sha1] for (name, sha1), stat in zip(digests, stats, strict=True)]
+    write_entry(cache_dir, f"{_PREFIX}{key}", index, files)
+    partial = cache_dir / f".{_base_name(folder)}.{os.getpid()}"
+    partial.write_text(f"{_PREFIX}{key}", encoding="ascii")
+    partial.replace(cache_dir / _base_name(folder))
+    prune(cache_dir)
+
+
+def _base_name(folder: Path) -> str:
+    return _BASE_PREFIX + hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:40]
+
+
+def _patched(
+    folder: Path, cache_dir: Path, names: list[str], stats: list[Stat]
+) -> tuple[FactIndex | None, list[tuple[str, str]], bool] | None:
+    """The folder's last cached index patched with the articles changed since (see
+    ``bot.engine.update``), the files' digests, and whether it was written as an entry
+    of its own. None when there is no base to patch, or too much changed; the index is
+    None when the change cannot be patched in."""
+    try:
+        base_entry = cache_dir / (cache_dir / _base_name(folder)).read_text(encoding="ascii").strip()
+        recorded = json.loads((base_entry / "sources.json").read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if recorded.get("format") != FORMAT or recorded.get("version") != __version__:
+        return None
+    written = float(recorded["written"])
+    table = {row[0]: (tuple(row[1:5]), row[5]) for row in recorded["files"]}
+    prefix = len(str(folder)) + 1
+    digests: list[tuple[str, str]] = []
+    changed: set[str] = set()
+    for name, stat in zip(names, stats, strict=True):
+        relative = name[prefix:]
+        old = table.get(relative)
+        # Files changed close to when the base was written may have changed unseen.
+        if old is not None and old[0] == stat and stat[1] / 1e9 < written - _RACY_SECONDS:
+            digests.append((relative, old[1]))
+            continue
+        sha1 = _sha1(name)
+        if sha1 is None:
+            return None
+        digests.append((relative, sha1))
+        if old is None or old[1] != sha1:
+            changed.add(relative)
+    changed |= set(table) - {relative for relative, _ in digests}
+    if ALIASES_FILE in changed:
+        return None
+    if not changed:
+        return _read(base_entry), digests, True
+    articles = [Path(name) for name in names if name.endswith(ARTICLE_SUFFIXES)]
+    stems = {path.name.removesuffix(path.suffix): path for path in articles}
+    affected = {_article_stem(relative) for relative in changed}
+    if len(affected) > max(_PATCH_MIN, len(table) * _PATCH_SHARE):
+        return None  # so much changed that a rebuild on every core is as quick
+    base = _read(base_entry)
+    if base is None:
+        return None
+    base.sources = sources_from(recorded)
+    order = [path.stem for path in articles]
+    if len(set(order)) < len(order):
+        return None  # duplicate ids: the full build says which
+    index = update.patch(base, order, [stems[stem] for stem in sorted(affected) if stem in stems], affected)
+    if index is None:
+        return None, digests, False
+    merge = len(affected) >= _MERGE_AT or len(index.knowledge.facts) < _SMALL_FACTS
+    if merge:
+        with contextlib.suppress(OSError):
+            _store(cache_dir, folder, key_of(digests), index, names, stats, digests)
+    return index, digests, merge
+
+
+def _article_stem(relative: str) -> str:
+    """The id of the article a knowledge file belongs to (its metadata file's too)."""
+    name = Path(relative).name
+    if name.endswith(META_SUFFIX):
+        return name.removesuffix(META_SUFFIX)
+    return Path(name).stem
+
+
+def sources_from(recorded: dict[str, Any]) -> Sources:
+    return Sources(
+        words=Counter(recorded["words"]),
+        capitalized=Counter(recorded["capitalized"]),
+        lower=Counter(recorded["lower"]),
+        furniture={key: list(ids) for key, ids in recorded["furniture"].items()},
+    )
+
+
+def stat_key(folder: Path, names: list[str] | None = None, stats: list[Stat] | None = None) -> tuple[str, float]:
     """A digest of every knowledge file's name, size, modification time and inode, and
     the newest modification time: a quick stand-in for :func:`cache_key`, as git's index
     stands in for hashing the work tree."""
+    names = file_names(folder) if names is None else names
+    stats = file_stats(names) if stats is None else stats
+    if stats is None:
+        return "", time.time()
     digest = hashlib.sha256(f"{__version__}:{FORMAT}:{folder.resolve()}".encode())
     prefix = len(str(folder)) + 1
-    newest = 0.0
-    for name in file_names(folder) if names is None else names:
-        try:
-            info = os.stat(name)
-        except OSError:
-            return "", time.time()
-        digest.update(f"{name[prefix:]}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ino}\0{info.st_dev}\n".encode())
-        newest = max(newest, info.st_mtime)
-    return digest.hexdigest(), newest
+    newest = 0
+    for name, (size, mtime, inode, device) in zip(names, stats, strict=True):
+        digest.update(f"{name[prefix:]}\0{size}\0{mtime}\0{inode}\0{device}\n".encode())
+        newest = max(newest, mtime)
+    return digest.hexdigest(), newest / 1e9
 
 
 def _recalled(cache_dir: Path, quick: str) -> str:
@@ -149,13 +327,14 @@ def _remember(cache_dir: Path, quick: str, key: str) -> None:
         partial.replace(cache_dir / f"{_STAT_PREFIX}{quick}")
 
 
-def write_entry(cache_dir: Path, name: str, index: FactIndex) -> None:
-    """Write ``index`` as entry ``name``: into a private folder first, then renamed."""
+def write_entry(cache_dir: Path, name: str, index: FactIndex, files: list[list[Any]] | None = None) -> None:
+    """Write ``index`` as entry ``name``: into a private folder first, then renamed.
+    With the knowledge files' table (name, size, time, inode, device, SHA-1) and the
+    index's sources, the entry can later be patched (``sources.json``)."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=cache_dir))
     try:
         knowledge = index.knowledge
-        facts = knowledge.facts
         terms = list(index.postings)
         document: dict[str, Any] = {
             "format": FORMAT,
@@ -174,20 +353,28 @@ def write_entry(cache_dir: Path, name: str, index: FactIndex) -> None:
             "lexicon": index.lexicon,
         }
         (partial / "index.json").write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+        if files is not None and index.sources is not None:
+            sources = index.sources
+            recorded = {
+                "format": FORMAT,
+                "version": __version__,
+                "written": time.time(),
+                "files": files,
+                "words": dict(sources.words),
+                "capitalized": dict(sources.capitalized),
+                "lower": dict(sources.lower),
+                "furniture": sources.furniture,
+            }
+            (partial / "sources.json").write_text(json.dumps(recorded, ensure_ascii=False), encoding="utf-8")
         lengths = np.array([len(index.postings[term]) for term in terms], dtype=np.int64)
         postings = np.concatenate([index.postings[term] for term in terms]) if terms else np.zeros(0, np.int32)
-        numbers = {article_id: number for number, article_id in enumerate(knowledge.articles)}
+        columns = update.fact_columns(knowledge)
         arrays: dict[str, Any] = {
             "types": index.types,
             "context": index.context,
             "postings": postings,
             "lengths": lengths,
-            "article": np.array([numbers[fact.article_id] for fact in facts], dtype=np.int32),
-            "paragraph": np.array([fact.paragraph for fact in facts], dtype=np.int32),
-            "sentence": np.array([fact.sentence for fact in facts], dtype=np.int32),
-            "kind": np.array([_KINDS.index(fact.kind) for fact in facts], dtype=np.uint8),
-            "start": np.array([fact.start for fact in facts], dtype=np.int64),
-            "end": np.array([fact.end for fact in facts], dtype=np.int64),
+            **dict(zip(_COLUMNS, columns, strict=True)),
         }
         with (partial / "arrays.npz").open("wb") as target:
             np.savez(target, **arrays)
@@ -210,21 +397,16 @@ def read_entry(entry: Path) -> FactIndex:
     with np.load(entry / "arrays.npz", allow_pickle=False) as arrays:
         types, context = arrays["types"], arrays["context"]
         postings, lengths = arrays["postings"], arrays["lengths"]
-        columns = [arrays[name].tolist() for name in ("article", "paragraph", "sentence", "kind", "start", "end")]
+        columns = [arrays[name] for name in _COLUMNS]
     articles = {}
     for *values, aside in document["articles"]:
-        article = Article.model_construct(
-            **dict(zip(_ARTICLE_FIELDS, values, strict=True)),
-            set_aside=tuple(SetAside.model_construct(kind=kind, start=start, end=end) for kind, start, end in aside),
-        )
+        fields: dict[str, object] = dict(zip(_ARTICLE_FIELDS, values, strict=True))
+        fields["set_aside"] = tuple(SetAside.model_construct(kind=k, start=s, end=e) for k, s, e in aside)
+        article = Article.trusted(fields)
         articles[article.id] = article
-    ordered = list(articles.values())
-    facts = [
-        Fact.trusted(ordered[a].id, paragraph, sentence, _KINDS[kind], start, end, ordered[a].text[start:end])
-        for a, paragraph, sentence, kind, start, end in zip(*columns, strict=True)
-    ]
+    facts = FactTable(list(articles.values()), columns)
     aliases = tuple(AliasGroup(phrases=tuple(phrases), related=related) for phrases, related in document["aliases"])
-    knowledge = Knowledge.model_construct(articles=articles, facts=tuple(facts), aliases=aliases)
+    knowledge = Knowledge.model_construct(articles=articles, facts=facts, aliases=aliases)
     terms: list[str] = document["terms"]
     if len(terms) != len(lengths) or int(lengths.sum()) != len(postings) or len(types) != len(facts):
         raise ValueError("inconsistent arrays")
@@ -262,6 +444,10 @@ def prune(cache_dir: Path) -> None:
         total += size
         if number >= KEEP or (number > 0 and total > MAX_BYTES):
             shutil.rmtree(path, ignore_errors=True)
+    for record in cache_dir.glob(f"{_BASE_PREFIX}*"):
+        with contextlib.suppress(OSError):
+            if not (cache_dir / record.read_text(encoding="ascii").strip()).is_dir():
+                record.unlink(missing_ok=True)
     # Stat records of entries gone, and older caches (single pickle files, never read again).
     for record in cache_dir.glob(f"{_STAT_PREFIX}*"):
         if not (cache_dir / f"{_PREFIX}{_recalled(cache_dir, record.name[len(_STAT_PREFIX) :])}").is_dir():

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -29,6 +29,7 @@ from bot.engine.knowledge import (
     article_files,
     assemble,
     chunked,
+    furniture,
     load_articles,
     parallel_workers,
     read_aliases,
@@ -201,19 +202,17 @@ _Row = tuple[str, list[str], int, int]  # match text, indexed terms, type mask, 
 _LOWER_WORD = re.compile(r"(?<![\w'-])[a-z][a-z'-]*")
 
 
-def _load_and_index(paths: list[Path]) -> tuple[list[tuple[Article, list[Fact]]], list[_Row], set[str], Names]:
+def _load_and_index(paths: list[Path]) -> tuple[list[tuple[Article, list[Fact]]], list[_Row], Sources]:
     parsed = []
     rows: list[_Row] = []
-    words: set[str] = set()
-    names = Names(set(), set())
+    sources = Sources()
     for path in paths:  # file by file, so each fact's text is still in the fold cache
         article, facts = load_articles([path])[0]
         parsed.append((article, facts))
         file_rows, file_words, file_names = _index_chunk(facts)
         rows += file_rows
-        words |= file_words
-        names.merge(file_names)
-    return parsed, rows, words, names
+        sources.add(file_words, file_names)
+    return parsed, rows, sources
 
 
 @dataclass
@@ -230,6 +229,37 @@ class Names:
 
     def names(self) -> set[str]:
         return self.capitalized - self.lower
+
+
+@dataclass
+class Sources:
+    """What patching a cached index needs (see ``bot.engine.update``): in how many
+    articles each word occurs, is written capitalized, and in lower case; and the
+    candidate furniture lines (``knowledge.furniture``)."""
+
+    words: Counter[str] = field(default_factory=Counter)
+    capitalized: Counter[str] = field(default_factory=Counter)
+    lower: Counter[str] = field(default_factory=Counter)
+    furniture: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, words: set[str], names: Names, sign: int = 1) -> None:
+        """Count one article's words in (``sign`` 1) or out (-1)."""
+        for counter, found in ((self.words, words), (self.capitalized, names.capitalized), (self.lower, names.lower)):
+            if sign > 0:
+                counter.update(found)
+            else:
+                counter.subtract(found)
+                for word in found:
+                    if counter[word] <= 0:
+                        del counter[word]
+
+    def merge(self, other: Sources) -> None:
+        self.words.update(other.words)
+        self.capitalized.update(other.capitalized)
+        self.lower.update(other.lower)
+
+    def names(self) -> set[str]:
+        return {word for word in self.capitalized if word not in self.lower}
 
 
 def _index_chunk(facts: list[Fact]) -> tuple[list[_Row], set[str], Names]:
@@ -266,6 +296,8 @@ class FactIndex:
     lexicon: dict[str, tuple[str, float]] = field(default_factory=dict)
     # Words the knowledge writes only as names, in lower case ("japanese", "ishiba").
     names: frozenset[str] = frozenset()
+    # Per-article counts for patching (see Sources); kept with a built or cached folder.
+    sources: Sources | None = None
     # The indexed words (not alias concepts), sorted, and grouped by length for typo look-ups.
     vocabulary: list[str] = field(init=False)
     by_length: dict[int, list[str]] = field(init=False)
@@ -278,8 +310,8 @@ class FactIndex:
         self.by_length = dict(by_length)
 
     @property
-    def facts(self) -> list[Fact]:
-        return list(self.knowledge.facts)
+    def facts(self) -> Sequence[Fact]:
+        return self.knowledge.facts
 
     @functools.cached_property
     def has_context(self) -> bool:
@@ -313,18 +345,19 @@ class FactIndex:
         else:
             _set_worker_phrases(phrases)
             results = [_load_and_index(files)]
-        every = [item for parsed, _, _, _ in results for item in parsed]
-        knowledge = assemble(every, aliases)
-        rows = [row for _, chunk_rows, _, _ in results for row in chunk_rows]
+        every = [item for parsed, _, _ in results for item in parsed]
+        sources = Sources(furniture=furniture(every))
+        knowledge = assemble(every, aliases, sources.furniture)
+        rows = [row for _, chunk_rows, _ in results for row in chunk_rows]
         if len(knowledge.facts) < len(rows):  # lines recurring across articles were set aside
             kept = {fact.id for fact in knowledge.facts}
             ids = [fact.id for _, facts in every for fact in facts]
             rows = [row for fact_id, row in zip(ids, rows, strict=True) if fact_id in kept]
-        words = set().union(*(chunk_words for _, _, chunk_words, _ in results))
-        names = Names(set(), set())
-        for _, _, _, chunk_names in results:
-            names.merge(chunk_names)
-        return cls._assemble(knowledge, phrases, rows, words, names.names())
+        for _, _, chunk_sources in results:
+            sources.merge(chunk_sources)
+        index = cls._assemble(knowledge, phrases, rows, set(sources.words), sources.names())
+        index.sources = sources
+        return index
 
     @classmethod
     def _assemble(

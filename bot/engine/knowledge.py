@@ -15,10 +15,10 @@ import os
 import re
 import stat
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -79,6 +79,17 @@ class Article(BaseModel):
     text: str = Field(repr=False)
     # Lines read as headline, byline, boilerplate ... and not made facts.
     set_aside: tuple[SetAside, ...] = ()
+
+    @classmethod
+    def trusted(cls, values: dict[str, object]) -> Article:
+        """An article from fields the index cache vouches for, without validation (an
+        archive holds tens of thousands of articles; see ``Fact.trusted``)."""
+        article = cls.__new__(cls)
+        object.__setattr__(article, "__dict__", values)
+        object.__setattr__(article, "__pydantic_fields_set__", _ARTICLE_FIELDS)
+        object.__setattr__(article, "__pydantic_extra__", None)
+        object.__setattr__(article, "__pydantic_private__", None)
+        return article
 
     def citation(self) -> str:
         """One line naming the article: title, outlet, date and link where known."""
@@ -150,8 +161,52 @@ class Fact(BaseModel):
         )
 
 
-# Shared by every trusted fact: frozen facts never add to it, and model_copy copies it.
+# Shared by every trusted fact or article: frozen models never add to it, and model_copy copies it.
 _FACT_FIELDS = set(Fact.model_fields)
+_ARTICLE_FIELDS = set(Article.model_fields)
+
+FACT_KINDS: tuple[Literal["sentence", "caption"], ...] = ("sentence", "caption")
+
+
+class FactTable(Sequence[Fact]):
+    """The facts of many articles kept as columns (article number, paragraph, sentence,
+    kind, start, end), each :class:`Fact` made when first asked for: a warm start of a
+    large archive then reads arrays instead of building a hundred thousand objects."""
+
+    def __init__(self, articles: Sequence[Article], columns: Sequence[Any]) -> None:
+        self._articles = articles
+        self.columns = columns  # article number, paragraph, sentence, kind, start, end
+        self._made: list[Fact | None] = [None] * len(columns[0])
+
+    def __len__(self) -> int:
+        return len(self._made)
+
+    @overload
+    def __getitem__(self, number: int) -> Fact: ...
+
+    @overload
+    def __getitem__(self, number: slice) -> Sequence[Fact]: ...
+
+    def __getitem__(self, number: int | slice) -> Fact | Sequence[Fact]:
+        if isinstance(number, slice):
+            return [self[place] for place in range(*number.indices(len(self)))]
+        fact = self._made[number]
+        if fact is None:
+            a, paragraph, sentence, kind, start, end = (int(column[number]) for column in self.columns)
+            article = self._articles[a]
+            fact = Fact.trusted(article.id, paragraph, sentence, FACT_KINDS[kind], start, end, article.text[start:end])
+            self._made[number] = fact
+        return fact
+
+    def __iter__(self) -> Iterator[Fact]:
+        return (self[number] for number in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 class AliasGroup(BaseModel):
@@ -169,7 +224,7 @@ class Knowledge(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     articles: dict[str, Article]
-    facts: tuple[Fact, ...]
+    facts: Sequence[Fact]
     aliases: tuple[AliasGroup, ...] = ()
 
     def facts_of(self, article_id: str) -> list[Fact]:
@@ -495,31 +550,44 @@ def load_knowledge(folder: Path) -> Knowledge:
     return assemble(parsed, aliases)
 
 
-def assemble(parsed: list[tuple[Article, list[Fact]]], aliases: tuple[AliasGroup, ...]) -> Knowledge:
+def assemble(
+    parsed: list[tuple[Article, list[Fact]]],
+    aliases: tuple[AliasGroup, ...],
+    found: dict[str, list[str]] | None = None,
+) -> Knowledge:
     """The knowledge of parsed articles, less the lines that recur across them (see
-    :func:`repeated_lines`)."""
-    repeated = repeated_lines(parsed)
+    :func:`repeated_ids`; ``found`` is their :func:`furniture`, when known)."""
+    repeated = repeated_ids(furniture(parsed) if found is None else found)
     articles: dict[str, Article] = {}
     facts: list[Fact] = []
     for article, article_facts in parsed:
-        dropped = [fact for fact in article_facts if fact.id in repeated]
-        if dropped:
-            aside = [SetAside(kind="boilerplate", start=fact.start, end=fact.end) for fact in dropped]
-            article = article.model_copy(update={"set_aside": (*article.set_aside, *aside)})
-        articles[article.id] = article
-        facts += [fact for fact in article_facts if fact.id not in repeated]
+        kept = set_aside_repeated(article, article_facts, repeated)
+        articles[kept[0].id] = kept[0]
+        facts += kept[1]
     return Knowledge(articles=articles, facts=tuple(facts), aliases=aliases)
+
+
+def set_aside_repeated(article: Article, facts: list[Fact], repeated: set[str]) -> tuple[Article, list[Fact]]:
+    """The article with its facts among ``repeated`` set aside (kind "repeated"), and its other facts."""
+    dropped = [fact for fact in facts if fact.id in repeated]
+    if not dropped:
+        return article, facts
+    aside = [SetAside(kind=REPEATED, start=fact.start, end=fact.end) for fact in dropped]
+    article = article.model_copy(update={"set_aside": (*article.set_aside, *aside)})
+    return article, [fact for fact in facts if fact.id not in repeated]
 
 
 # A short line (at most this many words, no sentence end) found as a paragraph of its
 # own in this many articles is site furniture ("Read more", "Image source, Getty").
 _REPEATED_WORDS = 8
 _REPEATED_IN = 3
+# How such a line is marked among an article's set-aside lines.
+REPEATED = "repeated"
 
 
-def repeated_lines(parsed: list[tuple[Article, list[Fact]]]) -> set[str]:
-    """Ids of facts that are a short non-sentence standing alone in their paragraph, whose
-    words recur as such in several articles."""
+def furniture(parsed: list[tuple[Article, list[Fact]]]) -> dict[str, list[str]]:
+    """Candidate site furniture: each short non-sentence standing alone in its paragraph,
+    by its words, with the ids of the facts that hold it."""
     found: dict[str, list[str]] = {}
     for _, article_facts in parsed:
         by_paragraph: dict[int, list[Fact]] = {}
@@ -531,5 +599,13 @@ def repeated_lines(parsed: list[tuple[Article, list[Fact]]]) -> set[str]:
                 words = fact.norm.split()
                 if 0 < len(words) <= _REPEATED_WORDS:
                     found.setdefault(" ".join(words), []).append(fact.id)
-    articles_of = {key: {fact_id.rsplit(":", 1)[0] for fact_id in ids} for key, ids in found.items()}
-    return {fact_id for key, ids in found.items() if len(articles_of[key]) >= _REPEATED_IN for fact_id in ids}
+    return found
+
+
+def repeated_ids(found: dict[str, list[str]]) -> set[str]:
+    """Ids of the candidate facts (see :func:`furniture`) whose words recur in several articles."""
+    return {fact_id for ids in found.values() if len(articles_of(ids)) >= _REPEATED_IN for fact_id in ids}
+
+
+def articles_of(fact_ids: list[str]) -> set[str]:
+    return {fact_id.rsplit(":", 1)[0] for fact_id in fact_ids}

@@ -9,6 +9,8 @@ recognises greetings and requests for help, and completes partly typed questions
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rapidfuzz import fuzz, process
 
 from bot.engine import meta
@@ -81,7 +83,7 @@ class Matcher:
         self.max_suggestions = max_suggestions
         self.max_question_chars = max_question_chars
         self.index = index if index is not None else FactIndex.build(knowledge)
-        self.facts: list[Fact] = self.index.facts
+        self.facts: Sequence[Fact] = self.index.facts
         self.analyser = Analyser(self.index)
         self.evidence = Evidence(self.index)
 
