@@ -12,6 +12,7 @@ import pytest
 from bot.engine import cache as cache_module
 from bot.engine.cache import load_index
 from bot.engine.index import FactIndex
+from bot.engine.knowledge import KnowledgeError
 from bot.engine.matcher import Matcher
 
 ARTICLES = {
@@ -155,3 +156,15 @@ def test_an_unpatchable_base_is_rebuilt(folder: Path, tmp_path: Path, monkeypatc
     builds = patch_counter(monkeypatch)
     same_index(load_index(folder, cache), FactIndex.from_folder(folder))
     assert builds == [1, 1]
+
+
+def test_a_broken_new_article_is_reported_as_a_rebuild_would(folder: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    load_index(folder, cache)
+    write(folder, "empty.txt", "   \n")
+    with pytest.raises(KnowledgeError, match="empty.txt: file is empty"):
+        load_index(folder, cache)
+    for path in folder.glob("*.txt"):
+        path.unlink()
+    with pytest.raises(KnowledgeError, match="no articles"):
+        load_index(folder, cache)

@@ -263,8 +263,8 @@ def _patched(
         return None
     base.sources = sources_from(recorded)
     order = [path.stem for path in articles]
-    if len(set(order)) < len(order):
-        return None  # duplicate ids: the full build says which
+    if not order or len(set(order)) < len(order):
+        return None  # no articles, or duplicate ids: the full build says what is wrong
     index = update.patch(base, order, [stems[stem] for stem in sorted(affected) if stem in stems], affected)
     if index is None:
         return None, digests, False
@@ -367,7 +367,12 @@ def write_entry(cache_dir: Path, name: str, index: FactIndex, files: list[list[A
             }
             (partial / "sources.json").write_text(json.dumps(recorded, ensure_ascii=False), encoding="utf-8")
         lengths = np.array([len(index.postings[term]) for term in terms], dtype=np.int64)
-        postings = np.concatenate([index.postings[term] for term in terms]) if terms else np.zeros(0, np.int32)
+        if index.postings_flat is not None:
+            postings = index.postings_flat
+        elif terms:
+            postings = np.concatenate([index.postings[term] for term in terms])
+        else:
+            postings = np.zeros(0, np.int32)
         columns = update.fact_columns(knowledge)
         arrays: dict[str, Any] = {
             "types": index.types,
@@ -424,6 +429,7 @@ def read_entry(entry: Path) -> FactIndex:
         types=types,
         context=context,
         postings={term: postings[s:e] for term, s, e in zip(terms, starts.tolist(), ends.tolist(), strict=True)},
+        postings_flat=postings,
         words=set(document["words"]),
         names=frozenset(document["names"]),
         lexicon={word: (lemma, float(zipf)) for word, (lemma, zipf) in document["lexicon"].items()},

@@ -298,6 +298,9 @@ class FactIndex:
     names: frozenset[str] = frozenset()
     # Per-article counts for patching (see Sources); kept with a built or cached folder.
     sources: Sources | None = None
+    # The postings end to end in the order of the dict, when its arrays are views of
+    # this one (a cached or patched index): patching and writing then skip joining them.
+    postings_flat: np.ndarray | None = None
     # The indexed words (not alias concepts), sorted, and grouped by length for typo look-ups.
     vocabulary: list[str] = field(init=False)
     by_length: dict[int, list[str]] = field(init=False)

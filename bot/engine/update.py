@@ -116,7 +116,7 @@ def patch(base: FactIndex, order: list[str], parse: list[Path], drop: set[str]) 
             rows = [row for fact, row in zip(facts, rows, strict=True) if fact.id in kept_set]
         new[article.id] = (article, kept, rows)
 
-    # The new order: blocks of old facts (renumbered) and of new ones.
+    # The new order: runs of old articles (their facts renumbered) and new articles.
     articles: list[Article] = []
     mapping = np.full(len(base.knowledge.facts), -1, dtype=np.int64)
     columns: list[list[np.ndarray]] = [[] for _ in old_columns]
@@ -125,15 +125,34 @@ def patch(base: FactIndex, order: list[str], parse: list[Path], drop: set[str]) 
     context: list[np.ndarray] = []
     added_terms: list[tuple[int, list[list[str]]]] = []  # (first fact number, terms of each fact)
     total = 0
+    run: list[int] = []  # old article numbers in a row
+
+    def close_run() -> None:
+        nonlocal total
+        if not run:
+            return
+        start, end = int(bounds[run[0]]), int(bounds[run[-1] + 1])
+        shift = len(articles) - run[0]
+        articles.extend(old_articles[run[0] : run[-1] + 1])
+        for place, (column, values) in enumerate(zip(columns, old_columns, strict=True)):
+            part = values[start:end]
+            column.append((part + shift).astype(np.int32) if place == 0 else part)
+        match_texts.extend(base.match_texts[start:end])
+        types.append(base.types[start:end])
+        context.append(base.context[start:end])
+        mapping[start:end] = np.arange(total, total + end - start)
+        total += end - start
+        run.clear()
+
     for article_id in order:
         if article_id in new:
+            close_run()
             article, facts, rows = new[article_id]
-            a = len(articles)
+            part = _columns(facts, {article_id: len(articles)})
             articles.append(article)
-            part = _columns(facts, {article_id: a})
             for column, values in zip(columns, part, strict=True):
                 column.append(values)
-            match_texts += [text for text, _, _, _ in rows]
+            match_texts.extend(text for text, _, _, _ in rows)
             types.append(np.array([mask for _, _, mask, _ in rows], dtype=np.uint8))
             context.append(context_shares(facts, [refers for _, _, _, refers in rows]))
             added_terms.append((total, [indexed for _, indexed, _, _ in rows]))
@@ -142,18 +161,12 @@ def patch(base: FactIndex, order: list[str], parse: list[Path], drop: set[str]) 
         number = old_number.get(article_id)
         if number is None or article_id in drop:
             return None  # an article neither kept nor read: the caller's lists disagree
-        start, end = int(bounds[number]), int(bounds[number + 1])
-        a = len(articles)
-        articles.append(old_articles[number])
-        for place, (column, values) in enumerate(zip(columns, old_columns, strict=True)):
-            column.append(np.full(end - start, a, dtype=np.int32) if place == 0 else values[start:end])
-        match_texts += base.match_texts[start:end]
-        types.append(base.types[start:end])
-        context.append(base.context[start:end])
-        mapping[start:end] = np.arange(total, total + end - start)
-        total += end - start
+        if run and number != run[-1] + 1:
+            close_run()
+        run.append(number)
+    close_run()
 
-    postings = _merged_postings(base.postings, mapping, added_terms, total)
+    postings, flat = _merged_postings(base, mapping, added_terms, total)
     knowledge = Knowledge.model_construct(
         articles={article.id: article for article in articles},
         facts=FactTable(articles, [np.concatenate(column) if column else np.zeros(0, np.int64) for column in columns]),
@@ -172,6 +185,7 @@ def patch(base: FactIndex, order: list[str], parse: list[Path], drop: set[str]) 
         lexicon=lexicon,
         names=frozenset(sources.names()),
         sources=sources,
+        postings_flat=flat,
     )
 
 
@@ -180,16 +194,25 @@ def _recurs(ids: list[str]) -> bool:
 
 
 def _merged_postings(
-    old: dict[str, np.ndarray], mapping: np.ndarray, added: list[tuple[int, list[list[str]]]], total: int
-) -> dict[str, np.ndarray]:
-    """The old postings renumbered by ``mapping`` (-1: gone), with the new facts' terms."""
+    base: FactIndex, mapping: np.ndarray, added: list[tuple[int, list[list[str]]]], total: int
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The old postings renumbered by ``mapping`` (-1: gone), with the new facts' terms.
+
+    Each pair is one key, term number times the facts' count plus fact number: the old
+    keys come out sorted (terms in order, each one's facts ascending, and ``mapping``
+    keeps their order), so the few new keys are merged in rather than everything sorted.
+    """
+    old = base.postings
     terms = list(old)
-    lengths = np.array([len(old[term]) for term in terms], dtype=np.int64)
-    numbers = mapping[np.concatenate([old[term] for term in terms])] if terms else np.zeros(0, np.int64)
-    term_ids = np.repeat(np.arange(len(terms), dtype=np.int64), lengths)
+    flat = _flat(old, terms, base.postings_flat)
+    lengths = np.fromiter((len(numbers) for numbers in old.values()), dtype=np.int64, count=len(terms))
+    numbers = mapping[flat]
+    width = max(1, total)
+    keys = np.repeat(np.arange(len(terms), dtype=np.int64) * width, lengths) + numbers
+    keys = keys[numbers >= 0]
     if added:
         known = {term: number for number, term in enumerate(terms)}
-        new_terms, new_numbers = [], []
+        new_keys = []
         for first, facts in added:
             for offset, indexed in enumerate(facts):
                 for term in indexed:
@@ -197,17 +220,25 @@ def _merged_postings(
                     if number is None:
                         number = known[term] = len(terms)
                         terms.append(term)
-                    new_terms.append(number)
-                    new_numbers.append(first + offset)
-        term_ids = np.concatenate([term_ids, np.array(new_terms, dtype=np.int64)])
-        numbers = np.concatenate([numbers, np.array(new_numbers, dtype=np.int64)])
-    kept = numbers >= 0
-    keys = np.sort(term_ids[kept] * max(1, total) + numbers[kept])
-    term_ids, numbers = keys // max(1, total), (keys % max(1, total)).astype(np.int32)
+                    new_keys.append(number * width + first + offset)
+        fresh = np.sort(np.array(new_keys, dtype=np.int64))
+        keys = np.insert(keys, np.searchsorted(keys, fresh), fresh)
+    term_ids = keys // width
+    facts = (keys - term_ids * width).astype(np.int32)
     counts = np.bincount(term_ids, minlength=len(terms))
     ends = np.cumsum(counts)
-    return {
-        term: numbers[end - count : end]
+    postings = {
+        term: facts[end - count : end]
         for term, count, end in zip(terms, counts.tolist(), ends.tolist(), strict=True)
         if count
     }
+    return postings, facts
+
+
+def _flat(postings: dict[str, np.ndarray], terms: list[str], whole: np.ndarray | None) -> np.ndarray:
+    """All postings end to end, in the order of ``terms`` (the dict's own order)."""
+    if whole is not None:
+        return whole
+    if not terms:
+        return np.zeros(0, np.int64)
+    return np.concatenate([postings[term] for term in terms])
