@@ -253,8 +253,10 @@ def _patched(
         return None
     if not changed:
         return _read(base_entry), digests, True
-    articles = [Path(name) for name in names if name.endswith(ARTICLE_SUFFIXES)]
-    stems = {path.name.removesuffix(path.suffix): path for path in articles}
+    # Strings, not Path objects: an archive has tens of thousands of files.
+    articles = [name for name in names if name.endswith(ARTICLE_SUFFIXES)]
+    order = [os.path.splitext(os.path.basename(name))[0] for name in articles]
+    stems = dict(zip(order, articles, strict=True))
     affected = {_article_stem(relative) for relative in changed}
     if len(affected) > max(_PATCH_MIN, len(table) * _PATCH_SHARE):
         return None  # so much changed that a rebuild on every core is as quick
@@ -262,10 +264,9 @@ def _patched(
     if base is None:
         return None
     base.sources = sources_from(recorded)
-    order = [path.stem for path in articles]
     if not order or len(set(order)) < len(order):
         return None  # no articles, or duplicate ids: the full build says what is wrong
-    index = update.patch(base, order, [stems[stem] for stem in sorted(affected) if stem in stems], affected)
+    index = update.patch(base, order, [Path(stems[stem]) for stem in sorted(affected) if stem in stems], affected)
     if index is None:
         return None, digests, False
     merge = len(affected) >= _MERGE_AT or len(index.knowledge.facts) < _SMALL_FACTS
