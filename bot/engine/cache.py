@@ -260,12 +260,12 @@ def _patched(
     affected = {_article_stem(relative) for relative in changed}
     if len(affected) > max(_PATCH_MIN, len(table) * _PATCH_SHARE):
         return None  # so much changed that a rebuild on every core is as quick
+    if not order or len(set(order)) < len(order):
+        return None  # no articles, or duplicate ids: the full build says what is wrong
     base = _read(base_entry)
     if base is None:
         return None
     base.sources = sources_from(recorded)
-    if not order or len(set(order)) < len(order):
-        return None  # no articles, or duplicate ids: the full build says what is wrong
     index = update.patch(base, order, [Path(stems[stem]) for stem in sorted(affected) if stem in stems], affected)
     if index is None:
         return None, digests, False

@@ -170,7 +170,8 @@ def index_terms(
 _worker_phrases = Phrases()
 
 
-def _set_worker_phrases(phrases: Phrases) -> None:
+def use_phrases(phrases: Phrases) -> None:
+    """The alias phrases :func:`index_rows` indexes under, in this process."""
     global _worker_phrases
     _worker_phrases = phrases
 
@@ -196,20 +197,20 @@ def context_shares(facts: Sequence[Fact], refers: Sequence[int]) -> np.ndarray:
     return shares
 
 
-_Row = tuple[str, list[str], int, int]  # match text, indexed terms, type mask, how it refers back
+Row = tuple[str, list[str], int, int]  # match text, indexed terms, type mask, how it refers back
 
 
 _LOWER_WORD = re.compile(r"(?<![\w'-])[a-z][a-z'-]*")
 
 
-def _load_and_index(paths: list[Path]) -> tuple[list[tuple[Article, list[Fact]]], list[_Row], Sources]:
+def _load_and_index(paths: list[Path]) -> tuple[list[tuple[Article, list[Fact]]], list[Row], Sources]:
     parsed = []
-    rows: list[_Row] = []
+    rows: list[Row] = []
     sources = Sources()
     for path in paths:  # file by file, so each fact's text is still in the fold cache
         article, facts = load_articles([path])[0]
         parsed.append((article, facts))
-        file_rows, file_words, file_names = _index_chunk(facts)
+        file_rows, file_words, file_names = index_rows(facts)
         rows += file_rows
         sources.add(file_words, file_names)
     return parsed, rows, sources
@@ -222,10 +223,6 @@ class Names:
 
     capitalized: set[str]
     lower: set[str]
-
-    def merge(self, other: Names) -> None:
-        self.capitalized |= other.capitalized
-        self.lower |= other.lower
 
     def names(self) -> set[str]:
         return self.capitalized - self.lower
@@ -262,7 +259,9 @@ class Sources:
         return {word for word in self.capitalized if word not in self.lower}
 
 
-def _index_chunk(facts: list[Fact]) -> tuple[list[_Row], set[str], Names]:
+def index_rows(facts: list[Fact]) -> tuple[list[Row], set[str], Names]:
+    """Each fact's row (match text, indexed terms, type mask, how it refers back), and the
+    words and names of them all."""
     rows = []
     words: set[str] = set()
     names = Names(set(), set())
@@ -331,8 +330,8 @@ class FactIndex:
     def build(cls, knowledge: Knowledge) -> FactIndex:
         """The index of knowledge already in memory (one process)."""
         phrases = Phrases.from_groups(knowledge.aliases)
-        _set_worker_phrases(phrases)
-        rows, words, names = _index_chunk(list(knowledge.facts))
+        use_phrases(phrases)
+        rows, words, names = index_rows(list(knowledge.facts))
         return cls._assemble(knowledge, phrases, rows, words, names.names())
 
     @classmethod
@@ -343,10 +342,10 @@ class FactIndex:
         phrases = Phrases.from_groups(aliases)
         workers = parallel_workers(len(files))
         if workers > 1:
-            with ProcessPoolExecutor(workers, initializer=_set_worker_phrases, initargs=(phrases,)) as pool:
+            with ProcessPoolExecutor(workers, initializer=use_phrases, initargs=(phrases,)) as pool:
                 results = list(pool.map(_load_and_index, chunked(files, workers)))
         else:
-            _set_worker_phrases(phrases)
+            use_phrases(phrases)
             results = [_load_and_index(files)]
         every = [item for parsed, _, _ in results for item in parsed]
         sources = Sources(furniture=furniture(every))
@@ -364,7 +363,7 @@ class FactIndex:
 
     @classmethod
     def _assemble(
-        cls, knowledge: Knowledge, phrases: Phrases, rows: list[_Row], words: set[str], names: set[str]
+        cls, knowledge: Knowledge, phrases: Phrases, rows: list[Row], words: set[str], names: set[str]
     ) -> FactIndex:
         postings: dict[str, list[int]] = defaultdict(list)
         for number, (_, indexed, _, _) in enumerate(rows):

@@ -604,8 +604,9 @@ def furniture(parsed: list[tuple[Article, list[Fact]]]) -> dict[str, list[str]]:
 
 def repeated_ids(found: dict[str, list[str]]) -> set[str]:
     """Ids of the candidate facts (see :func:`furniture`) whose words recur in several articles."""
-    return {fact_id for ids in found.values() if len(articles_of(ids)) >= _REPEATED_IN for fact_id in ids}
+    return {fact_id for ids in found.values() if recurs(ids) for fact_id in ids}
 
 
-def articles_of(fact_ids: list[str]) -> set[str]:
-    return {fact_id.rsplit(":", 1)[0] for fact_id in fact_ids}
+def recurs(fact_ids: list[str]) -> bool:
+    """Whether a candidate line's facts stand in enough articles to be site furniture."""
+    return len({fact_id.rsplit(":", 1)[0] for fact_id in fact_ids}) >= _REPEATED_IN

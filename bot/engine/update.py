@@ -30,6 +30,7 @@ from bot.engine.knowledge import (
     Knowledge,
     furniture,
     load_articles,
+    recurs,
     repeated_ids,
     set_aside_repeated,
 )
@@ -62,7 +63,7 @@ def _old_contribution(article: Article, facts: Sequence[Fact]) -> tuple[set[str]
         for aside in article.set_aside
         if aside.kind == REPEATED
     ]
-    _, words, names = indexmod._index_chunk([*facts, *repeated])
+    _, words, names = indexmod.index_rows([*facts, *repeated])
     return words, names
 
 
@@ -75,7 +76,7 @@ def patch(base: FactIndex, order: list[str], parse: list[Path], drop: set[str]) 
     """
     if base.sources is None:
         return None
-    indexmod._set_worker_phrases(base.phrases)
+    indexmod.use_phrases(base.phrases)
     sources = copy.deepcopy(base.sources)
     old_articles = list(base.knowledge.articles.values())
     old_number = {article.id: number for number, article in enumerate(old_articles)}
@@ -90,7 +91,7 @@ def patch(base: FactIndex, order: list[str], parse: list[Path], drop: set[str]) 
         start, end = int(bounds[number]), int(bounds[number + 1])
         words, names = _old_contribution(old_articles[number], base.knowledge.facts[start:end])
         sources.add(words, names, -1)
-    before = {key for key, ids in sources.furniture.items() if _recurs(ids)}
+    before = {key for key, ids in sources.furniture.items() if recurs(ids)}
     for key in list(sources.furniture):
         kept_ids = [fact_id for fact_id in sources.furniture[key] if fact_id.rsplit(":", 1)[0] not in drop]
         if kept_ids:
@@ -102,13 +103,13 @@ def patch(base: FactIndex, order: list[str], parse: list[Path], drop: set[str]) 
     parsed = load_articles(parse)
     for key, ids in furniture(parsed).items():
         sources.furniture.setdefault(key, []).extend(ids)
-    after = {key for key, ids in sources.furniture.items() if _recurs(ids)}
+    after = {key for key, ids in sources.furniture.items() if recurs(ids)}
     if before != after:
         return None  # a line became, or stopped being, furniture in other articles too
     repeated = repeated_ids({key: sources.furniture[key] for key in after})
-    new: dict[str, tuple[Article, list[Fact], list[indexmod._Row]]] = {}
+    new: dict[str, tuple[Article, list[Fact], list[indexmod.Row]]] = {}
     for article, facts in parsed:
-        rows, words, names = indexmod._index_chunk(facts)
+        rows, words, names = indexmod.index_rows(facts)
         sources.add(words, names)
         article, kept = set_aside_repeated(article, facts, repeated)
         if len(kept) < len(facts):
@@ -187,10 +188,6 @@ def patch(base: FactIndex, order: list[str], parse: list[Path], drop: set[str]) 
         sources=sources,
         postings_flat=flat,
     )
-
-
-def _recurs(ids: list[str]) -> bool:
-    return len(repeated_ids({"": ids})) > 0
 
 
 def _merged_postings(
