@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--leave-one-out",
         action="store_true",
-        help="score each article with a confidence model fit on --train and the file's other articles only",
+        help="score each article with models (ranking, confidence, threshold) fit on --train and the file's other articles only",
     )
     evaluate.add_argument(
         "--train",
@@ -77,6 +77,12 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="FILE.jsonl",
         help="training data for --leave-one-out",
+    )
+    evaluate.add_argument(
+        "--ranking",
+        choices=("hand", "learned"),
+        default="hand",
+        help="for --leave-one-out: keep the hand-set order of candidates, or fit one too",
     )
 
     commands.add_parser("check", parents=[common], help="validate settings and knowledge")
@@ -207,13 +213,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     aliases = wiring.load_knowledge(settings).aliases
     records = list(read_records(args.file))
     if args.leave_one_out:
-        from bot.evaluation.calibrate import leave_one_out, samples
+        from bot.evaluation.calibrate import leave_one_out, questions
 
         if not args.train:
             raise SettingsError("--leave-one-out needs at least one --train FILE.jsonl to fit on")
-        train = [row for path in args.train for row in samples(path, aliases)]
-        predictions, latencies, counts = leave_one_out(records, aliases, train, threshold=threshold, pooled=args.pooled)
-        how = "each article left out in turn" + (", pooled" if args.pooled else "")
+        train = [row for path in args.train for row in questions(path, aliases)]
+        predictions, latencies, counts = leave_one_out(
+            records, aliases, train, ranking=args.ranking, threshold=args.threshold, pooled=args.pooled
+        )
+        how = f"each article left out in turn, {args.ranking} ranking" + (", pooled" if args.pooled else "")
         print(format_scores(f"{args.file.name} ({how})", score(records, predictions, latencies)))
     else:
         predictions, latencies = predict(records, aliases, threshold, pooled=args.pooled)

@@ -85,11 +85,13 @@ FEATURE_NAMES = tuple(item.name for item in dataclasses.fields(Features))
 
 
 class Model(NamedTuple):
-    """The logistic model's coefficients (in :data:`FEATURE_NAMES` order) and the
-    threshold chosen with them."""
+    """The logistic model's coefficients (in :data:`FEATURE_NAMES` order), the threshold
+    chosen with them, and the order of the candidates they were fit with ("hand" or
+    "learned", see ``bot.engine.rank``)."""
 
     coefficients: tuple[float, ...]
     threshold: float
+    ranking: str = "hand"
 
     def probability(self, features: Features) -> float:
         z = sum(c * f for c, f in zip(self.coefficients, features.values(), strict=True))
@@ -100,6 +102,7 @@ class Model(NamedTuple):
             "features": list(FEATURE_NAMES),
             "coefficients": [round(value, 4) for value in self.coefficients],
             "threshold": self.threshold,
+            "ranking": self.ranking,
         }
         return json.dumps(data, indent=2) + "\n"
 
@@ -114,12 +117,10 @@ def read_model(path: Path) -> Model:
     data = json.loads(path.read_text(encoding="utf-8"))
     if tuple(data["features"]) != FEATURE_NAMES:
         raise RuntimeError(f"{path} was fit for other features; refit it with bot.evaluation.calibrate --write")
-    return Model(tuple(float(value) for value in data["coefficients"]), float(data["threshold"]))
-
-
-def blank_model() -> Model:
-    """A model that knows nothing (every confidence 0.5), for fitting a new one."""
-    return Model((0.0,) * len(FEATURE_NAMES), default_model().threshold)
+    ranking = data.get("ranking", "hand")
+    if ranking not in ("hand", "learned"):
+        raise RuntimeError(f"{path}: unknown ranking {ranking!r}")
+    return Model(tuple(float(value) for value in data["coefficients"]), float(data["threshold"]), ranking)
 
 
 class FactProfile(NamedTuple):

@@ -25,6 +25,7 @@ from bot.engine.knowledge import (
     AliasGroup,
     Article,
     Fact,
+    FactTable,
     Knowledge,
     article_files,
     assemble,
@@ -319,6 +320,21 @@ class FactIndex:
     def has_context(self) -> bool:
         """Whether any fact holds some of the sentence before it."""
         return bool(self.context.any())
+
+    @functools.cached_property
+    def positions(self) -> np.ndarray:
+        """For each fact, its place among its article's facts (0 for the first)."""
+        facts = self.knowledge.facts
+        if isinstance(facts, FactTable):
+            owners = np.asarray(facts.columns[0])
+        else:
+            numbers: dict[str, int] = {}
+            owners = np.array([numbers.setdefault(fact.article_id, len(numbers)) for fact in facts], dtype=np.int64)
+        if not len(owners):
+            return np.zeros(0, dtype=np.int32)
+        starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+        opening = np.repeat(starts, np.diff(np.r_[starts, len(owners)]))
+        return (np.arange(len(owners)) - opening).astype(np.int32)
 
     def idf(self, term: str) -> float:
         """How few facts hold ``term`` (BM25's inverse document frequency)."""

@@ -20,7 +20,7 @@ from bot.engine.confidence import Evidence, Model, asks_what_no_fact_knows, defa
 from bot.engine.index import STATEMENT, FactIndex
 from bot.engine.knowledge import Fact, Knowledge
 from bot.engine.query import Analyser, Query
-from bot.engine.rank import Ranked, rank
+from bot.engine.rank import RankModel, Ranked, rank, rank_model_for
 
 # Ranked facts an answer lists whatever its decision (for evaluation and `ask --json`).
 _CANDIDATES = 5
@@ -73,11 +73,13 @@ class Matcher:
         max_facts: int = 3,
         max_suggestions: int = 3,
         model: Model | None = None,
+        rank_model: RankModel | None = None,
         max_question_chars: int = 500,
         index: FactIndex | None = None,
     ) -> None:
         self.knowledge = knowledge
         self.model = model or default_model()
+        self.rank_model = rank_model or rank_model_for(self.model.ranking)
         self.threshold = self.model.threshold if threshold is None else threshold
         self.max_facts = max_facts
         self.max_suggestions = max_suggestions
@@ -91,7 +93,7 @@ class Matcher:
         return self.analyser.analyse(question, tokens, carried)
 
     def rank(self, query: Query) -> list[Ranked]:
-        return rank(self.index, query) if query.terms else []
+        return rank(self.index, query, self.rank_model) if query.terms else []
 
     def answer(self, question: str) -> Answer:
         """Answer one question on its own."""

@@ -1,32 +1,47 @@
 """Ranking: the candidate facts for a :class:`Query`, best first.
 
-Each question term weighs by its rarity in general English, times how few facts hold it;
-names count less for ranking than the rest of the question. Candidate facts come from
-the index's postings; each is scored by the weighted share of the question's terms it
-holds (partly through the sentence before it, see ``bot.engine.index.context_shares``),
-a bonus for word pairs in the same order, a rapidfuzz similarity, and a penalty when it
-cannot hold the kind of thing asked for (a time for "when", a number for "how many").
+Two stages. The first finds candidates fast: every fact that holds a question term is
+scored at once with numpy by the weighted share of the question's terms it holds
+(partly through the sentence before it, see ``bot.engine.index.context_shares``), each
+term weighing by its rarity in general English times how few facts hold it, names less
+than the rest. The best :data:`CANDIDATES` go on to the second stage, which orders them
+by a learned model: a conditional logit over named :class:`RankFeatures` (how much of
+the question's content and of its names a fact holds, directly or through the sentence
+before, whether it goes on from a sentence naming who the question asks about, its place
+in the article, the kind of answer it can give, quotation, word pairs, a rapidfuzz
+similarity). Its coefficients are data (``rank.json`` beside this module), fit by
+``bot.evaluation.calibrate`` on training files; a candidate's score is its probability
+among the candidates.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from bot.engine.index import TYPE_BITS, FactIndex
+from bot.engine.index import CONTEXT_REFERRING, STATEMENT, TYPE_BITS, FactIndex
 from bot.engine.query import Query, Term
 
-# Share of a name's weight in the ranking: names find the facts about someone, and the
-# rest of the question picks among them ("What did Alvarez and Brandt *agree* to?").
+MODEL_FILE = Path(__file__).with_name("rank.json")
+
+# First stage: the share of a name's weight in the fast score, and how many candidates
+# go on to the learned order. The first stage only has to keep the answering fact among
+# the candidates (recall), the second puts it first.
 _NAME_RANK = 0.4
-# Candidates that get the fine ranking after the fast first pass.
-_FINE_RANKED = 50
-# Ranking: share of weighted terms, plus these bonuses.
-_BIGRAM_BONUS = 0.08
-_FUZZ_BONUS = 0.10
 _TYPE_PENALTY = 0.25
+CANDIDATES = 50
+_QUOTE = re.compile(r"[\"“”«»]")
+# Positions in the article beyond this count as this far (log scale).
+_FAR = 50.0
 
 
 class Ranked(NamedTuple):
@@ -39,21 +54,104 @@ class Ranked(NamedTuple):
     strengths: tuple[float, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class RankFeatures:
+    """What the learned order of the candidates is computed from, by name. Shares are of
+    the question's terms, each weighing by its rarity in English and among the facts."""
+
+    first_pass: float  # the first stage's score, over its most
+    content_share: float  # of the terms that are not names, held directly or through context
+    content_direct: float  # of the terms that are not names, held by the fact itself
+    name_share: float  # of the names
+    name_direct: float
+    name_any: float  # holds one of the names at least ("Johnson" for "Martin Johnson")
+    content_plain: float  # of the terms that are not names, weighing by rarity in English only
+    coverage: float  # of all terms, weighing by rarity in English only
+    goes_on: float  # goes on from the sentence before (same paragraph, or refers back)
+    goes_on_named: float  # ... and that sentence names someone asked about, the fact not
+    refers_named: float  # ... and it opens with a word referring back ("She", "They")
+    lead: float  # 1 for an article's first fact, 1/2 for the second ...
+    lead_named: float  # the same when the question names someone or something
+    novel: float  # share of the fact's terms the question does not hold
+    position: float  # log of the place in the article, over log of 50
+    type_hit: float  # the question asks for a kind of answer the fact can give
+    type_miss: float  # ... that it cannot give
+    quote: float  # "What did X say?" and the fact quotes someone
+    pairs: float  # share of the question's word pairs the fact holds in order
+    similarity: float  # rapidfuzz token set ratio of question and fact, over 100
+    length: float  # log of the fact's number of terms
+    caption: float  # a photo caption
+
+    def values(self) -> tuple[float, ...]:
+        return tuple(getattr(self, name) for name in RANK_FEATURES)
+
+
+RANK_FEATURES = tuple(item.name for item in dataclasses.fields(RankFeatures))
+
+
+class RankModel(NamedTuple):
+    """An order of the candidates: coefficients in :data:`RANK_FEATURES` order. A learned
+    model (``probabilities``) scores each candidate by its probability among them; the
+    hand-set order (:data:`HAND_ORDER`) by the linear score itself."""
+
+    coefficients: tuple[float, ...]
+    probabilities: bool = True
+
+    def to_json(self) -> str:
+        data = {"features": list(RANK_FEATURES), "coefficients": [round(value, 4) for value in self.coefficients]}
+        return json.dumps(data, indent=2) + "\n"
+
+    @classmethod
+    def of(cls, weights: dict[str, float], *, probabilities: bool = True) -> RankModel:
+        return cls(tuple(weights.get(name, 0.0) for name in RANK_FEATURES), probabilities)
+
+
+# The order the matcher ships with: the first stage's score, a penalty when the fact
+# cannot hold the kind of answer asked for, bonuses for word pairs in the same order and
+# for rapidfuzz similarity. Set by hand; the learned model (``rank.json``, fit by
+# ``bot.evaluation.calibrate --ranking learned``) is measured against it with
+# ``python -m bot eval --leave-one-out --ranking learned``. The confidence model names
+# the order it was fit with, and the matcher uses that one.
+HAND_ORDER = RankModel.of(
+    {"first_pass": 1.0, "type_miss": -0.25, "pairs": 0.08, "similarity": 0.10}, probabilities=False
+)
+
+
+def rank_model_for(ranking: str) -> RankModel:
+    """The order a confidence model was fit with: "hand" (:data:`HAND_ORDER`) or
+    "learned" (the model shipped beside this module)."""
+    return _learned() if ranking == "learned" else HAND_ORDER
+
+
+@functools.cache
+def _learned() -> RankModel:
+    return read_rank_model(MODEL_FILE)
+
+
+class Candidates(NamedTuple):
+    """The first stage's candidates for one query, with what the second stage needs."""
+
+    fact_indices: list[int]
+    coverage: list[float]
+    strengths: list[tuple[float, ...]]
+    features: np.ndarray  # one row of RankFeatures values per candidate
+
+
 def _best_idf(index: FactIndex, item: Term) -> float:
     known = [index.idf(option) for option in item.options if option in index.postings]
     return max(known) if known else index.idf("")
 
 
-def rank(index: FactIndex, query: Query) -> list[Ranked]:
-    """The best candidate facts for ``query``, best first.
+def _shares(weights: np.ndarray, hits: np.ndarray) -> np.ndarray:
+    total = float(weights.sum())
+    return (weights @ hits) / total if total else np.zeros(hits.shape[1], dtype=np.float32)
 
-    Every fact that holds a question term is scored at once with numpy (the weighted
-    share of the question it covers); only the best few then get the finer, slower
-    bonuses (word pairs, rapidfuzz similarity).
-    """
+
+def candidates(index: FactIndex, query: Query) -> Candidates | None:
+    """The facts worth ordering for ``query`` (None when no fact holds any of its terms)."""
     postings = index.postings
     if not any(option in postings for item in query.terms for option in item.options):
-        return []
+        return None
     # Dense arrays over all facts (a row per question term): cheaper than merging long
     # postings lists.
     hits = np.zeros((len(query.terms), len(index.knowledge.facts)), dtype=np.float32)
@@ -62,45 +160,124 @@ def rank(index: FactIndex, query: Query) -> list[Ranked]:
             found = postings.get(option)
             if found is not None:
                 row[found] = np.maximum(row[found], strength)
+    direct = hits
     if index.has_context:
         # Facts are in reading order, so "the fact before" is the previous column.
+        hits = hits.copy()
         np.maximum(hits[:, 1:], index.context[1:] * hits[:, :-1], out=hits[:, 1:])
     shares = np.array([item.weight * item.rank_share for item in query.terms], dtype=np.float32)
     idfs = np.array([_best_idf(index, item) for item in query.terms], dtype=np.float32)
     covered = shares @ hits
-    # Names find the facts about someone; the rest of the question picks among them.
-    focus = np.array([_NAME_RANK if item.name else 1.0 for item in query.terms], dtype=np.float32)
-    ranked = (shares * idfs * focus) @ hits
-    total = float(shares.sum())
-    ranked_total = float((shares * idfs * focus).sum())
-    candidates = np.flatnonzero(covered)
-    coverage = covered[candidates] / (total or 1.0)
-    score = ranked[candidates] / (ranked_total or 1.0)
+    names = np.array([item.name for item in query.terms], dtype=bool)
+    focus = np.where(names, _NAME_RANK, 1.0).astype(np.float32)
+    found = np.flatnonzero(covered)
+    first = (shares * idfs * focus) @ hits[:, found] / (float((shares * idfs * focus).sum()) or 1.0)
+    pick = first
     if query.qtype:
-        score -= _TYPE_PENALTY * ((index.types[candidates] & TYPE_BITS[query.qtype]) == 0)
-    if len(candidates) > _FINE_RANKED:
-        best = np.argpartition(-score, _FINE_RANKED)[:_FINE_RANKED]
+        # Candidates that cannot hold the kind of answer asked for come after the others.
+        pick = first - _TYPE_PENALTY * ((index.types[found] & TYPE_BITS[query.qtype]) == 0)
+    if len(found) > CANDIDATES:
+        keep = np.argpartition(-pick, CANDIDATES)[:CANDIDATES]
+        keep = keep[np.lexsort((found[keep], -pick[keep]))]
     else:
-        best = np.arange(len(candidates))
-    chosen = candidates[best].tolist()
+        keep = np.lexsort((found, -pick))
+    chosen = found[keep]
+    first_score = first[keep]
+    heavy = shares * idfs
+    at = hits[:, chosen]
+    at_direct = direct[:, chosen]
+    content_share = _shares(heavy * ~names, at)
+    content_direct = _shares(heavy * ~names, at_direct)
+    name_share = _shares(heavy * names, at)
+    name_direct = _shares(heavy * names, at_direct)
+    name_any = (at[names] > 0).any(axis=0)
+    content_plain = _shares(shares * ~names, at)
+    asks_names = bool(names.any())
+    options = {option for item in query.terms for option in item.options}
+    total = float(shares.sum()) or 1.0
+    coverage = covered[chosen] / total
+    # Who the question names, in the sentence before each candidate and not in it.
+    before = np.maximum(chosen - 1, 0)
+    named_before = (direct[:, before][names] > 0).any(axis=0) & ~(at_direct[names] > 0).any(axis=0)
+    context = index.context[chosen] if index.has_context else np.zeros(len(chosen), dtype=np.float32)
+    goes_on = (context > 0) & (chosen > 0)
+    refers = context >= CONTEXT_REFERRING
+    positions = index.positions[chosen]
     texts = index.match_texts
+    numbers = chosen.tolist()
     similarity = {
         number: value
         for _, value, number in process.extract(
-            query.norm, {number: texts[number] for number in chosen}, scorer=fuzz.token_set_ratio, limit=None
+            query.norm, {number: texts[number] for number in numbers}, scorer=fuzz.token_set_ratio, limit=None
         )
     }
-    results = []
     pairs = [f" {pair} " for pair in query.bigrams]
-    by_term = hits[:, candidates[best]].T.tolist()
-    for number, base, share, strengths in zip(
-        chosen, score[best].tolist(), coverage[best].tolist(), by_term, strict=True
-    ):
-        final = base + _FUZZ_BONUS * similarity[number] / 100.0
-        if pairs:
-            # Match texts are space-padded, so " a b " finds the pair as whole words.
-            text = texts[number]
-            final += _BIGRAM_BONUS * sum(pair in text for pair in pairs) / len(pairs)
-        results.append(Ranked(final, share, number, tuple(strengths)))
+    facts = index.knowledge.facts
+    rows = []
+    for place, number in enumerate(numbers):
+        text = texts[number]
+        fact_type = int(index.types[number])
+        if query.qtype:
+            has_type = bool(fact_type & TYPE_BITS[query.qtype])
+            type_hit, type_miss = float(has_type), float(not has_type)
+        else:
+            type_hit = type_miss = 0.0
+        fact = facts[number]
+        quote = 1.0 if query.qtype == STATEMENT and _QUOTE.search(fact.text) else 0.0
+        position = int(positions[place])
+        own = set(text.split())
+        novel = 1.0 - len(own & options) / len(own) if own else 0.0
+        rows.append(
+            (
+                float(first_score[place]),
+                float(content_share[place]),
+                float(content_direct[place]),
+                float(name_share[place]),
+                float(name_direct[place]),
+                float(name_any[place]),
+                float(content_plain[place]),
+                float(coverage[place]),
+                float(goes_on[place]),
+                float(goes_on[place] and named_before[place]),
+                float(refers[place] and named_before[place]),
+                1.0 / (1 + position),
+                float(asks_names) / (1 + position),
+                novel,
+                math.log1p(min(position, _FAR)) / math.log1p(_FAR),
+                type_hit,
+                type_miss,
+                quote,
+                sum(pair in text for pair in pairs) / len(pairs) if pairs else 0.0,
+                similarity[number] / 100.0,
+                math.log1p(text.count(" ")),
+                float(fact.kind == "caption"),
+            )
+        )
+    return Candidates(
+        fact_indices=numbers,
+        coverage=coverage.tolist(),
+        strengths=[tuple(column) for column in hits[:, chosen].T.tolist()],
+        features=np.array(rows, dtype=np.float64).reshape(len(rows), len(RANK_FEATURES)),
+    )
+
+
+def order(found: Candidates, model: RankModel) -> list[Ranked]:
+    """The candidates best first, each scored by ``model``."""
+    z = found.features @ np.array(model.coefficients)
+    if model.probabilities:
+        z = np.exp(z - z.max())
+        z /= z.sum()
+    results = [
+        Ranked(float(p), coverage, number, strengths)
+        for p, coverage, number, strengths in zip(
+            z.tolist(), found.coverage, found.fact_indices, found.strengths, strict=True
+        )
+    ]
     results.sort(key=lambda row: (-row[0], row[2]))
     return results
+
+
+def rank(index: FactIndex, query: Query, model: RankModel | None = None) -> list[Ranked]:
+    """The best candidate facts for ``query``, best first (at most :data:`CANDIDATES`)."""
+    found = candidates(index, query)
+    return [] if found is None else order(found, model or HAND_ORDER)

@@ -1,59 +1,159 @@
-"""Fit the matcher's confidence model on benchmark files and show the threshold trade-off.
+"""Fit the matcher's two learned models on training files.
 
     python -m bot.evaluation.calibrate FILE.jsonl [FILE.jsonl ...] [--write]
 
-For every question it takes the features of the best-ranked fact and a label: 1 when
-that fact answers the question, 0 when it does not or nothing does. A logistic
-regression (plain gradient descent, L2) over those features gives the coefficients to
-save with ``--write`` (``bot/engine/confidence.json``). Files listed with ``--weight FILE=N`` count N
-times, so a small file of the questions users really ask is not drowned by a large one.
-``--folds K`` also refits K times without a share of each file's records and scores the
-records left out, which is what articles the model never saw would get.
+First, with ``--ranking learned``, the ranking model (``bot/engine/rank.json``; by
+default the hand-set order is kept): for every answerable question, the
+first stage's candidates and which of them overlap an answer; a conditional logit (the
+answering candidates' probability among all of them, L2, Newton's method) gives the
+coefficients of :data:`bot.engine.rank.RANK_FEATURES`. Then, with the candidates in
+that model's order, the confidence model (``bot/engine/confidence.json``): the features
+of the best candidate and a label, 1 when it answers the question, 0 when it does not or
+nothing does; a logistic regression. The threshold is the one with the best balanced
+accuracy on the same files. Every file weighs the same, whatever its number of
+questions (``--weight FILE=N`` counts one N times).
+
+Nothing here reads a dev file unless it is named: fit on training files, and report
+what files or folds the fit never saw (``python -m bot eval --leave-one-out``).
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
-from bot.engine.confidence import FEATURE_NAMES, MODEL_FILE, Model, blank_model
+import numpy as np
+
+from bot.engine import rank as rankmod
+from bot.engine.confidence import FEATURE_NAMES, Model
+from bot.engine.confidence import MODEL_FILE as CONFIDENCE_FILE
 from bot.engine.knowledge import AliasGroup, Knowledge, load_knowledge, parse_article
 from bot.engine.matcher import Matcher
+from bot.engine.query import Query
+from bot.engine.rank import RANK_FEATURES, Candidates, RankModel
 from bot.evaluation.harness import EvalRecord, Prediction, matchers, predict, read_records, score_turns
 from bot.evaluation.metrics import overlaps
 
-Sample = tuple[list[float], int, int, bool]  # features, label, record number, answerable
+
+class Asked(NamedTuple):
+    """One training question: its matcher, analysed query, first-stage candidates, which of
+    them answer it, and its record's number."""
+
+    matcher: Matcher
+    query: Query
+    found: Candidates | None
+    gold: np.ndarray
+    answerable: bool
+    record: int
 
 
-def samples(path: Path, aliases: tuple[AliasGroup, ...]) -> list[Sample]:
-    """(features, label, record number, answerable) for every question of ``path``."""
-    return [row for number, record in enumerate(read_records(path)) for row in record_samples(record, number, aliases)]
+Sample = tuple[list[float], int, int, bool]  # confidence features, label, record number, answerable
 
 
-def record_samples(record: EvalRecord, number: int, aliases: tuple[AliasGroup, ...]) -> list[Sample]:
-    """(features, label, ``number``, answerable) for every question of one record."""
-    rows: list[Sample] = []
+def record_questions(record: EvalRecord, number: int, aliases: tuple[AliasGroup, ...]) -> list[Asked]:
+    """Every question of one record, ready for fitting."""
     article, facts = parse_article(record.id, record.context)
     knowledge = Knowledge(articles={article.id: article}, facts=tuple(facts), aliases=aliases)
-    matcher = Matcher(knowledge, model=blank_model())
+    # Models that know nothing yet: the features and candidates do not depend on them.
+    blank = Model((0.0,) * len(FEATURE_NAMES), 0.5)
+    matcher = Matcher(knowledge, model=blank, rank_model=RankModel((0.0,) * len(RANK_FEATURES)))
+    rows: list[Asked] = []
     for question in record.questions:
-        answerable = bool(question.answerable)
         query = matcher.analyse(question.question)
-        ranked = matcher.rank(query)
-        if not ranked:
-            rows.append(([1.0] + [0.0] * (len(FEATURE_NAMES) - 1), 0, number, answerable))
-            continue
-        fact = matcher.facts[ranked[0].fact_index]
-        right = any(overlaps((fact.start, fact.end), answer.span) for answer in question.answers)
-        label = int(answerable and right)
-        rows.append((list(matcher.evidence.features(query, ranked, 0).values()), label, number, answerable))
+        found = rankmod.candidates(matcher.index, query) if query.terms else None
+        gold = np.zeros(0, dtype=bool)
+        if found is not None:
+            gold = np.array(
+                [
+                    any(overlaps((facts[i].start, facts[i].end), answer.span) for answer in question.answers)
+                    for i in found.fact_indices
+                ],
+                dtype=bool,
+            )
+        rows.append(Asked(matcher, query, found, gold, bool(question.answerable), number))
     return rows
 
 
-def fit(rows: list[tuple[list[float], int, float]], l2: float, steps: int) -> list[float]:
-    """Weighted logistic regression by Newton's method (numpy comes with the bench extra)."""
-    import numpy as np
+def questions(path: Path, aliases: tuple[AliasGroup, ...]) -> list[Asked]:
+    """Every question of a benchmark file, ready for fitting."""
+    return [row for number, record in enumerate(read_records(path)) for row in record_questions(record, number, aliases)]
 
+
+def fit_rank(groups: Sequence[Sequence[Asked]], *, l2: float = 0.003, steps: int = 30) -> RankModel:
+    """The conditional logit over the candidates of the answerable questions whose
+    answer is among them; each group weighs the same. (``l2`` was chosen by 5-fold
+    cross-validation on squad2-train.)"""
+    items: list[tuple[np.ndarray, np.ndarray, float]] = []
+    for group in groups:
+        usable = [row for row in group if row.answerable and row.found is not None and row.gold.any()]
+        for row in usable:
+            assert row.found is not None
+            items.append((row.found.features, row.gold, 1.0 / len(usable)))
+    width = len(RANK_FEATURES)
+    coef = np.zeros(width)
+    if not items:
+        return RankModel(tuple(coef.tolist()))
+
+    def objective(values: np.ndarray) -> float:
+        total = 0.0
+        for x, gold, weight in items:
+            z = x @ values
+            top = z.max()
+            total += weight * (np.log(np.exp(z[gold] - top).sum()) - np.log(np.exp(z - top).sum()))
+        return total - 0.5 * l2 * float(values @ values)
+
+    current = objective(coef)
+    for _ in range(steps):
+        grad = -l2 * coef
+        fisher = l2 * np.eye(width)
+        for x, gold, weight in items:
+            z = x @ coef
+            p = np.exp(z - z.max())
+            p /= p.sum()
+            q = np.where(gold, p, 0.0)
+            q /= q.sum()
+            mean = p @ x
+            grad += weight * (q @ x - mean)
+            centred = x - mean
+            fisher += weight * (centred * p[:, None]).T @ centred
+        # Fisher scoring, with the step halved until the objective improves.
+        step = np.linalg.solve(fisher, grad)
+        size = 1.0
+        while size > 1e-4:
+            trial = coef + size * step
+            value = objective(trial)
+            if value >= current:
+                break
+            size /= 2
+        else:
+            break
+        coef, gain, current = trial, value - current, value
+        if gain < 1e-9:
+            break
+    return RankModel(tuple(float(value) for value in coef))
+
+
+def samples(rows: Iterable[Asked], rank_model: RankModel) -> list[Sample]:
+    """(confidence features, label, record number, answerable) of each question, its
+    candidates put in ``rank_model``'s order."""
+    found: list[Sample] = []
+    blank = [1.0] + [0.0] * (len(FEATURE_NAMES) - 1)
+    for row in rows:
+        if row.found is None:
+            found.append((blank, 0, row.record, row.answerable))
+            continue
+        ranked = rankmod.order(row.found, rank_model)
+        best = row.found.fact_indices.index(ranked[0].fact_index)
+        label = int(row.answerable and bool(row.gold[best]))
+        features = row.matcher.evidence.features(row.query, ranked, 0)
+        found.append((list(features.values()), label, row.record, row.answerable))
+    return found
+
+
+def fit(rows: list[tuple[list[float], int, float]], l2: float, steps: int) -> list[float]:
+    """Weighted logistic regression by Newton's method."""
     x = np.array([r[0] for r in rows], dtype=float)
     y = np.array([r[1] for r in rows], dtype=float)
     w = np.array([r[2] for r in rows], dtype=float)
@@ -80,10 +180,9 @@ def weighted(found: list[Sample], weight: float) -> list[tuple[list[float], int,
     return [(x, y, weight * len(found) / 2 / (positives if y else negatives)) for x, y, _, _ in found]
 
 
-def best_threshold(groups: list[list[Sample]], coef: list[float]) -> float:
+def best_threshold(groups: list[list[Sample]], coef: Sequence[float]) -> float:
     """The confidence threshold (0.20 to 0.80, by 0.02) with the best balanced accuracy,
     averaged over ``groups``: chosen on the data the model was fit on, never on dev files."""
-    import numpy as np
 
     def balanced(group: list[Sample], threshold: float) -> float:
         x = np.array([row[0] for row in group], dtype=float)
@@ -98,97 +197,85 @@ def best_threshold(groups: list[list[Sample]], coef: list[float]) -> float:
     return max(grid, key=lambda threshold: (sum(balanced(group, threshold) for group in groups if group), -threshold))
 
 
-def fit_model(groups: list[list[Sample]], threshold: float, *, l2: float = 0.001, steps: int = 50) -> Model:
-    """The confidence model fit on ``groups`` of samples, each group weighing the same."""
-    rows = [row for group in groups if group for row in weighted(group, 1.0)]
-    return Model(tuple(fit(rows, l2, steps)), threshold)
+def fit_models(
+    groups: Sequence[Sequence[Asked]],
+    *,
+    ranking: str = "hand",
+    threshold: float | None = None,
+    l2: float = 0.001,
+    steps: int = 50,
+) -> tuple[RankModel, Model]:
+    """The ranking model (learned, or the hand-set order) and the confidence model fit
+    on ``groups`` (each weighing the same); the threshold, unless given, is the best
+    balanced accuracy on them."""
+    rank_model = fit_rank(groups) if ranking == "learned" else rankmod.HAND_ORDER
+    found = [samples(group, rank_model) for group in groups if group]
+    coef = fit([row for group in found for row in weighted(group, 1.0)], l2, steps)
+    if threshold is None:
+        threshold = best_threshold(found, coef)
+    return rank_model, Model(tuple(coef), threshold, ranking)
 
 
 def leave_one_out(
     records: list[EvalRecord],
     aliases: tuple[AliasGroup, ...],
-    train: list[Sample],
+    train: list[Asked],
     *,
-    threshold: float,
+    ranking: str = "hand",
+    threshold: float | None = None,
     pooled: bool = False,
 ) -> tuple[list[Prediction], list[float], tuple[int, int, int, int]]:
-    """Each record scored by a model fit on ``train`` and the other records only: what an
-    article the model never saw gets. Returns the predictions, latencies and conversation
-    turn counts (see ``harness.score_turns``) of all the folds."""
-    per_record = {record.id: record_samples(record, number, aliases) for number, record in enumerate(records)}
+    """Each record scored by models fit on ``train`` and the other records only: what an
+    article the models never saw gets. The threshold too is chosen on those, unless
+    given. Returns the predictions, latencies and conversation turn counts (see
+    ``harness.score_turns``) of all the folds."""
+    per_record = {record.id: record_questions(record, number, aliases) for number, record in enumerate(records)}
     predictions: list[Prediction] = []
     latencies: list[float] = []
     counts = [0, 0, 0, 0]
     for record in records:
         others = [row for other, rows in per_record.items() if other != record.id for row in rows]
-        model = fit_model([train, others], threshold)
-        found, took = predict(records, aliases, threshold, pooled=pooled, model=model, only={record.id})
+        rank_model, model = fit_models([train, others], ranking=ranking, threshold=threshold)
+        options = {"threshold": model.threshold, "model": model, "rank_model": rank_model}
+        found, took = predict(records, aliases, pooled=pooled, only={record.id}, **options)
         predictions += found
         latencies += took
-        by_record = matchers(records, aliases, pooled=pooled, threshold=threshold, model=model)
+        by_record = matchers(records, aliases, pooled=pooled, **options)
         for place, value in enumerate(score_turns(records, by_record, only={record.id})):
             counts[place] += value
     return predictions, latencies, (counts[0], counts[1], counts[2], counts[3])
-
-
-def cross_validate(files: dict[str, list[Sample]], weights: dict[str, float], args: argparse.Namespace) -> None:
-    """Refit ``folds`` times, each time without a share of each file's records, and score
-    the questions of the records left out at ``threshold`` (what unseen articles would get)."""
-    import numpy as np
-
-    for name, found in files.items():
-        if len({row[2] for row in found}) < args.folds:
-            continue  # too few records to leave some out
-        answered = np.zeros(len(found), dtype=bool)
-        for fold in range(args.folds):
-            train = []
-            for other, rows in files.items():
-                kept = [row for row in rows if other != name or row[2] % args.folds != fold]
-                train += weighted(kept, weights.get(other, 1.0))
-            coef = np.array(fit(train, args.l2, args.steps))
-            for place, row in enumerate(found):
-                if row[2] % args.folds == fold:
-                    answered[place] = 1.0 / (1.0 + np.exp(-np.dot(coef, row[0]))) >= args.threshold
-        right = sum(1 for (_, y, _, a), yes in zip(found, answered, strict=True) if a and y and yes)
-        abstained = sum(1 for (_, _, _, a), yes in zip(found, answered, strict=True) if not a and not yes)
-        total_answerable = sum(1 for row in found if row[3]) or 1
-        total_unanswerable = (len(found) - sum(1 for row in found if row[3])) or 1
-        correct, held = right / total_answerable, abstained / total_unanswerable
-        print(
-            f"{name}: {args.folds}-fold held-out at {args.threshold}: answerable-correct {correct:.3f}, "
-            f"unanswerable-abstained {held:.3f}, balanced {(correct + held) / 2:.3f}"
-        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bot.evaluation.calibrate", description=__doc__.split("\n")[0])
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--weight", action="append", default=[], help="FILE=N: count this file's questions N times")
-    parser.add_argument("--write", action="store_true", help="save the coefficients for the matcher")
-    parser.add_argument("--l2", type=float, default=0.001)
-    parser.add_argument("--steps", type=int, default=50)
-    parser.add_argument("--folds", type=int, default=0, help="also report K-fold held-out scores (K >= 2)")
+    parser.add_argument("--write", action="store_true", help="save both models for the matcher")
+    parser.add_argument("--threshold", type=float, help="saved with --write (default: best balanced accuracy)")
     parser.add_argument(
-        "--threshold",
-        type=float,
-        help="for --folds, and saved with --write (default: the best balanced accuracy on the files fit on)",
+        "--ranking", choices=("hand", "learned"), default="hand", help="fit the ranking model too (learned)"
     )
     args = parser.parse_args()
-    weights = {Path(k).name: float(v) for k, v in (item.split("=") for item in args.weight)}
+    weights = {Path(k).name: int(v) for k, v in (item.split("=") for item in args.weight)}
     aliases = load_knowledge(Path("knowledge")).aliases
-    files = {path.name: samples(path, aliases) for path in args.files}
-    rows = [row for name, found in files.items() for row in weighted(found, weights.get(name, 1.0))]
-    coef = fit(rows, args.l2, args.steps)
-    for name, value in zip(FEATURE_NAMES, coef, strict=True):
-        print(f"{name:20s} {value:8.3f}")
-    if args.threshold is None:
-        args.threshold = best_threshold(list(files.values()), coef)
-        print(f"threshold            {args.threshold:8.2f} (best mean balanced accuracy of the files)")
+    groups = []
+    for path in args.files:
+        found = questions(path, aliases)
+        groups += [found] * weights.get(path.name, 1)
+    rank_model, model = fit_models(groups, ranking=args.ranking, threshold=args.threshold)
+    print(f"ranking model ({args.ranking}):")
+    for name, value in zip(RANK_FEATURES, rank_model.coefficients, strict=True):
+        print(f"  {name:24s} {value:8.3f}")
+    print("confidence model:")
+    for name, value in zip(FEATURE_NAMES, model.coefficients, strict=True):
+        print(f"  {name:24s} {value:8.3f}")
+    print(f"  threshold                {model.threshold:8.2f}")
     if args.write:
-        MODEL_FILE.write_text(Model(tuple(coef), args.threshold).to_json(), encoding="utf-8")
-        print(f"wrote {MODEL_FILE}")
-    if args.folds >= 2:
-        cross_validate(files, weights, args)
+        if args.ranking == "learned":
+            rankmod.MODEL_FILE.write_text(rank_model.to_json(), encoding="utf-8")
+            print(f"wrote {rankmod.MODEL_FILE}")
+        CONFIDENCE_FILE.write_text(model.to_json(), encoding="utf-8")
+        print(f"wrote {CONFIDENCE_FILE}")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from bot.engine import lexicon
 from bot.engine.confidence import Model
 from bot.engine.knowledge import AliasGroup, Fact, Knowledge, KnowledgeError, parse_article
 from bot.engine.matcher import Matcher
+from bot.engine.rank import RankModel
 from bot.evaluation.metrics import overlaps, percentile
 
 
@@ -191,6 +192,7 @@ def predict(
     *,
     pooled: bool = False,
     model: Model | None = None,
+    rank_model: RankModel | None = None,
     only: set[str] | None = None,
 ) -> tuple[list[Prediction], list[float]]:
     """Answer every question (of the records in ``only``, when given); the answers in the
@@ -199,7 +201,7 @@ def predict(
     predictions: list[Prediction] = []
     latencies: list[float] = []
     lexicon.warm()  # latency is per question, not the one-off loading of word tables
-    by_record = matchers(records, aliases, pooled=pooled, threshold=threshold, model=model)
+    by_record = matchers(records, aliases, pooled=pooled, threshold=threshold, model=model, rank_model=rank_model)
     for record in records:
         if only is not None and record.id not in only:
             continue
