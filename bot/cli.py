@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--leave-one-out",
         action="store_true",
-        help="score each article with models (ranking, confidence, threshold) fit on --train and the file's other articles only",
+        help="score each article with models fit on --train and the file's other articles only",
     )
     evaluate.add_argument(
         "--train",

@@ -110,7 +110,9 @@ def test_eval_prints_pooled_and_leave_one_out_figures(tmp_path: Path) -> None:
     assert "follow-up turns right  1.000 (2 turns)" in evaluate()  # and the first turns are counted apart
     train = str(ROOT / "benchmarks" / "data" / "squad2-train.jsonl")
     left_out = evaluate("--leave-one-out", "--train", train)
-    assert "each article left out in turn" in left_out and "ranking top-1" in left_out
+    assert "each article left out in turn, hand ranking" in left_out and "ranking top-1" in left_out
+    learned = evaluate("--leave-one-out", "--train", train, "--ranking", "learned")
+    assert "each article left out in turn, learned ranking" in learned and "ranking top-1" in learned
     refused = subprocess.run(
         [sys.executable, "-m", "bot", "eval", str(data), "--leave-one-out"], cwd=ROOT, capture_output=True, text=True
     )

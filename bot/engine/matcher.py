@@ -20,7 +20,7 @@ from bot.engine.confidence import Evidence, Model, asks_what_no_fact_knows, defa
 from bot.engine.index import STATEMENT, FactIndex
 from bot.engine.knowledge import Fact, Knowledge
 from bot.engine.query import Analyser, Query
-from bot.engine.rank import RankModel, Ranked, rank, rank_model_for
+from bot.engine.rank import Ranked, RankModel, rank, rank_model_for
 
 # Ranked facts an answer lists whatever its decision (for evaluation and `ask --json`).
 _CANDIDATES = 5

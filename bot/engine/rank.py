@@ -128,6 +128,13 @@ def _learned() -> RankModel:
     return read_rank_model(MODEL_FILE)
 
 
+def read_rank_model(path: Path) -> RankModel:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if tuple(data["features"]) != RANK_FEATURES:
+        raise RuntimeError(f"{path} was fit for other features; refit it with bot.evaluation.calibrate --write")
+    return RankModel(tuple(float(value) for value in data["coefficients"]))
+
+
 class Candidates(NamedTuple):
     """The first stage's candidates for one query, with what the second stage needs."""
 

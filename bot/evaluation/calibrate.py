@@ -78,7 +78,9 @@ def record_questions(record: EvalRecord, number: int, aliases: tuple[AliasGroup,
 
 def questions(path: Path, aliases: tuple[AliasGroup, ...]) -> list[Asked]:
     """Every question of a benchmark file, ready for fitting."""
-    return [row for number, record in enumerate(read_records(path)) for row in record_questions(record, number, aliases)]
+    return [
+        row for number, record in enumerate(read_records(path)) for row in record_questions(record, number, aliases)
+    ]
 
 
 def fit_rank(groups: Sequence[Sequence[Asked]], *, l2: float = 0.003, steps: int = 30) -> RankModel:
@@ -236,11 +238,14 @@ def leave_one_out(
     for record in records:
         others = [row for other, rows in per_record.items() if other != record.id for row in rows]
         rank_model, model = fit_models([train, others], ranking=ranking, threshold=threshold)
-        options = {"threshold": model.threshold, "model": model, "rank_model": rank_model}
-        found, took = predict(records, aliases, pooled=pooled, only={record.id}, **options)
+        found, took = predict(
+            records, aliases, model.threshold, pooled=pooled, model=model, rank_model=rank_model, only={record.id}
+        )
         predictions += found
         latencies += took
-        by_record = matchers(records, aliases, pooled=pooled, **options)
+        by_record = matchers(
+            records, aliases, pooled=pooled, threshold=model.threshold, model=model, rank_model=rank_model
+        )
         for place, value in enumerate(score_turns(records, by_record, only={record.id})):
             counts[place] += value
     return predictions, latencies, (counts[0], counts[1], counts[2], counts[3])
