@@ -217,7 +217,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
         if not args.train:
             raise SettingsError("--leave-one-out needs at least one --train FILE.jsonl to fit on")
-        train = [row for path in args.train for row in questions(path, aliases)]
+        train = [questions(path, aliases) for path in args.train]
         predictions, latencies, counts = leave_one_out(
             records, aliases, train, ranking=args.ranking, threshold=args.threshold, pooled=args.pooled
         )

@@ -27,6 +27,13 @@ def matcher(seed: Knowledge) -> Matcher:
     return Matcher(seed)
 
 
+@pytest.fixture(scope="session")
+def eager(seed: Knowledge) -> Matcher:
+    """A matcher that answers at a fixed, lower confidence: for tests of how a conversation
+    carries on, which should not move when the confidence model is refit."""
+    return Matcher(seed, threshold=0.3)
+
+
 @pytest.fixture
 def two_articles(tmp_path: Path) -> Path:
     """A knowledge folder holding the seed article, the alias table and a second article."""

@@ -42,8 +42,8 @@ def test_pronouns_resolve_against_the_previous_turn(matcher: Matcher) -> None:
     assert top(conversations, "when did he take office?") == "p10.s1"
 
 
-def test_what_about_swaps_the_topic(matcher: Matcher) -> None:
-    conversations = Conversations(matcher)
+def test_what_about_swaps_the_topic(eager: Matcher) -> None:
+    conversations = Conversations(eager)
     assert top(conversations, "Will the leaders discuss North Korea's missile program?") == "p4.s1"
     assert top(conversations, "what about Russia?") == "p5.s1"
 
@@ -123,8 +123,8 @@ def test_continuations_only_ask_for_more(question: str, expected: bool) -> None:
     assert is_continuation(tokens(question)) is expected
 
 
-def test_and_then_passes_over_the_fact_already_quoted(matcher: Matcher) -> None:
-    conversations = Conversations(matcher)
+def test_and_then_passes_over_the_fact_already_quoted(eager: Matcher) -> None:
+    conversations = Conversations(eager)
     assert top(conversations, "Is Lee coming to Japan soon?") == "p2.s1"
     assert top(conversations, "and after that?") == "p6.s1"
 
@@ -136,8 +136,8 @@ def test_and_then_after_an_unanswered_question_abstains(matcher: Matcher) -> Non
     assert top(Conversations(matcher), "and then?") is None
 
 
-def test_why_quotes_the_reason_and_not_the_photo_caption(matcher: Matcher) -> None:
-    conversations = Conversations(matcher)
+def test_why_quotes_the_reason_and_not_the_photo_caption(eager: Matcher) -> None:
+    conversations = Conversations(eager)
     conversations.answer("k", "Is Lee coming to Japan soon?")
     answer = conversations.answer("k", "why?")
     assert answer.answered

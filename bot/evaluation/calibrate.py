@@ -221,13 +221,14 @@ def fit_models(
 def leave_one_out(
     records: list[EvalRecord],
     aliases: tuple[AliasGroup, ...],
-    train: list[Asked],
+    train: Sequence[Sequence[Asked]],
     *,
     ranking: str = "hand",
     threshold: float | None = None,
     pooled: bool = False,
 ) -> tuple[list[Prediction], list[float], tuple[int, int, int, int]]:
-    """Each record scored by models fit on ``train`` and the other records only: what an
+    """Each record scored by models fit on the ``train`` groups (a file each) and the
+    other records only: what an
     article the models never saw gets. The threshold too is chosen on those, unless
     given. Returns the predictions, latencies and conversation turn counts (see
     ``harness.score_turns``) of all the folds."""
@@ -237,7 +238,7 @@ def leave_one_out(
     counts = [0, 0, 0, 0]
     for record in records:
         others = [row for other, rows in per_record.items() if other != record.id for row in rows]
-        rank_model, model = fit_models([train, others], ranking=ranking, threshold=threshold)
+        rank_model, model = fit_models([*train, others], ranking=ranking, threshold=threshold)
         found, took = predict(
             records, aliases, model.threshold, pooled=pooled, model=model, rank_model=rank_model, only={record.id}
         )
