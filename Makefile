@@ -30,13 +30,13 @@ test: lint
 	$(BIN)/pytest -q
 
 eval: $(RUNTIME)
-	$(BIN)/python -m bot eval $(DATA)/article-dev.jsonl
 	$(BIN)/python -m bot eval $(DATA)/squad2-dev.jsonl
+	$(BIN)/python -m bot eval $(DATA)/article-dev.jsonl
 
 # The BBC articles are not in this repository; NEWS points at a copy (see benchmarks/data/README.md).
 NEWS ?= ../shared/eval/news-dev.jsonl
 eval-news: $(RUNTIME)
-	$(BIN)/python -m bot eval $(NEWS)
+	$(BIN)/python -m bot eval $(NEWS) --leave-one-out --train $(DATA)/squad2-train.jsonl --train $(DATA)/article-dev.jsonl
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
