@@ -69,6 +69,8 @@ class Features:
     unknown_proper: float  # a capitalized name the knowledge lacks
     replaced: float  # another word between the same neighbours ("Spanish" / "Scottish")
     negation_clash: float  # a word negated on one side only
+    unknown_ask: float  # the fact holds none of the ask about the names (asks_what_no_fact_knows)
+    speaker_missing: float  # "What did X say?" and X is not next to a word of speech in the fact
     # Long, specific questions need their specifics covered: the same evidence means less
     # for them, so the main features enter once more for long questions.
     long: float
@@ -222,12 +224,21 @@ class Evidence:
             unknown_proper=1.0 if any(item.proper and not item.known for item in terms) else 0.0,
             replaced=_replaced(query, strengths, fact.places),
             negation_clash=1.0 if _negation_clash(query, fact) else 0.0,
+            unknown_ask=1.0 if self.asks_unknown(query, strengths, number) else 0.0,
+            speaker_missing=1.0 if query.qtype == STATEMENT and not self.reports_speaker(query, number) else 0.0,
             long=long,
             long_coverage=long * coverage,
             long_unknown_share=long * unknown,
             long_max_missing_known=long * max_missing_known,
             long_margin=long * margin,
         )
+
+    def asks_unknown(self, query: Query, strengths: tuple[float, ...], number: int) -> bool:
+        """:func:`asks_what_no_fact_knows` for fact ``number``, the names read as the
+        question writes them or, in a question all in lower case, as the fact does."""
+        writes_names = any(item.proper for item in query.terms)
+        names_in_fact = frozenset() if writes_names else self.profile(number).capitalized
+        return asks_what_no_fact_knows(query, strengths, self.lacks_type(query, number), names_in_fact)
 
     def reports_speaker(self, query: Query, number: int) -> bool:
         """Whether the fact reports something said by whom the question asks about: one

@@ -178,7 +178,7 @@ def candidates(index: FactIndex, query: Query) -> Candidates | None:
     names = np.array([item.name for item in query.terms], dtype=bool)
     focus = np.where(names, _NAME_RANK, 1.0).astype(np.float32)
     found = np.flatnonzero(covered)
-    first = (shares * idfs * focus) @ hits[:, found] / (float((shares * idfs * focus).sum()) or 1.0)
+    first = ((shares * idfs * focus) @ hits)[found] / (float((shares * idfs * focus).sum()) or 1.0)
     pick = first
     if query.qtype:
         # Candidates that cannot hold the kind of answer asked for come after the others.
@@ -191,8 +191,10 @@ def candidates(index: FactIndex, query: Query) -> Candidates | None:
     chosen = found[keep]
     first_score = first[keep]
     heavy = shares * idfs
-    at = hits[:, chosen]
-    at_direct = direct[:, chosen]
+    # The candidates' columns, in double precision (small arrays; float32 products of
+    # copied slices can raise spurious floating-point warnings).
+    at = hits[:, chosen].astype(np.float64)
+    at_direct = direct[:, chosen].astype(np.float64)
     content_share = _shares(heavy * ~names, at)
     content_direct = _shares(heavy * ~names, at_direct)
     name_share = _shares(heavy * names, at)
