@@ -21,11 +21,13 @@ import functools
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 from rapidfuzz import fuzz, process
 
 from bot.engine.index import CONTEXT_REFERRING, STATEMENT, TYPE_BITS, FactIndex
@@ -87,6 +89,9 @@ class RankFeatures:
 
 
 RANK_FEATURES = tuple(item.name for item in dataclasses.fields(RankFeatures))
+_COLUMN = {name: number for number, name in enumerate(RANK_FEATURES)}
+# What the first stage works out anyway, or cheaply: all the hand-set order needs.
+_HAND_FEATURES = frozenset({"first_pass", "type_hit", "type_miss", "similarity", "pairs"})
 
 
 class RankModel(NamedTuple):
@@ -154,8 +159,9 @@ def _shares(weights: np.ndarray, hits: np.ndarray) -> np.ndarray:
     return (weights @ hits) / total if total else np.zeros(hits.shape[1], dtype=np.float32)
 
 
-def candidates(index: FactIndex, query: Query) -> Candidates | None:
-    """The facts worth ordering for ``query`` (None when no fact holds any of its terms)."""
+def candidates(index: FactIndex, query: Query, needed: frozenset[str] | None = None) -> Candidates | None:
+    """The facts worth ordering for ``query`` (None when no fact holds any of its terms),
+    with the features named in ``needed`` (all of them by default; the rest stay 0)."""
     postings = index.postings
     if not any(option in postings for item in query.terms for option in item.options):
         return None
@@ -167,10 +173,12 @@ def candidates(index: FactIndex, query: Query) -> Candidates | None:
             found = postings.get(option)
             if found is not None:
                 row[found] = np.maximum(row[found], strength)
+    learned = needed is None or not needed <= _HAND_FEATURES
     direct = hits
     if index.has_context:
+        if learned:
+            hits = hits.copy()  # the learned features tell what a fact holds itself
         # Facts are in reading order, so "the fact before" is the previous column.
-        hits = hits.copy()
         np.maximum(hits[:, 1:], index.context[1:] * hits[:, :-1], out=hits[:, 1:])
     shares = np.array([item.weight * item.rank_share for item in query.terms], dtype=np.float32)
     idfs = np.array([_best_idf(index, item) for item in query.terms], dtype=np.float32)
@@ -179,95 +187,95 @@ def candidates(index: FactIndex, query: Query) -> Candidates | None:
     focus = np.where(names, _NAME_RANK, 1.0).astype(np.float32)
     found = np.flatnonzero(covered)
     first = ((shares * idfs * focus) @ hits)[found] / (float((shares * idfs * focus).sum()) or 1.0)
-    pick = first
+    has_type = np.ones(len(found), dtype=bool)
     if query.qtype:
-        # Candidates that cannot hold the kind of answer asked for come after the others.
-        pick = first - _TYPE_PENALTY * ((index.types[found] & TYPE_BITS[query.qtype]) == 0)
+        has_type = (index.types[found] & TYPE_BITS[query.qtype]) != 0
+    # Candidates that cannot hold the kind of answer asked for come after the others.
+    pick = first - _TYPE_PENALTY * ~has_type
     if len(found) > CANDIDATES:
         keep = np.argpartition(-pick, CANDIDATES)[:CANDIDATES]
         keep = keep[np.lexsort((found[keep], -pick[keep]))]
     else:
         keep = np.lexsort((found, -pick))
     chosen = found[keep]
-    first_score = first[keep]
+    numbers = chosen.tolist()
+    texts = index.match_texts
+    features = np.zeros((len(numbers), len(RANK_FEATURES)))
+
+    def wanted(*names: str) -> bool:
+        return needed is None or not needed.isdisjoint(names)
+
+    def put(name: str, values: ArrayLike) -> None:
+        features[:, _COLUMN[name]] = values
+
+    put("first_pass", first[keep])
+    if query.qtype:
+        put("type_hit", has_type[keep])
+        put("type_miss", ~has_type[keep])
+    if wanted("similarity"):
+        similarity = process.cdist([query.norm], [texts[number] for number in numbers], scorer=fuzz.token_set_ratio)
+        put("similarity", similarity[0] / 100.0)
+    if query.bigrams and wanted("pairs"):
+        pairs = [f" {pair} " for pair in query.bigrams]
+        put("pairs", [sum(pair in texts[number] for pair in pairs) / len(pairs) for number in numbers])
+    total = float(shares.sum()) or 1.0
+    coverage = covered[chosen] / total
+    if learned:
+        _learned_features(index, query, chosen, hits, direct, shares, idfs, names, coverage, put)
+    return Candidates(
+        fact_indices=numbers,
+        coverage=coverage.tolist(),
+        strengths=[tuple(column) for column in hits[:, chosen].T.tolist()],
+        features=features,
+    )
+
+
+def _learned_features(
+    index: FactIndex,
+    query: Query,
+    chosen: np.ndarray,
+    hits: np.ndarray,
+    direct: np.ndarray,
+    shares: np.ndarray,
+    idfs: np.ndarray,
+    names: np.ndarray,
+    coverage: np.ndarray,
+    put: Callable[[str, ArrayLike], None],
+) -> None:
+    """The features only the learned order uses."""
     heavy = shares * idfs
     # The candidates' columns, in double precision (small arrays; float32 products of
     # copied slices can raise spurious floating-point warnings).
     at = hits[:, chosen].astype(np.float64)
     at_direct = direct[:, chosen].astype(np.float64)
-    content_share = _shares(heavy * ~names, at)
-    content_direct = _shares(heavy * ~names, at_direct)
-    name_share = _shares(heavy * names, at)
-    name_direct = _shares(heavy * names, at_direct)
-    name_any = (at[names] > 0).any(axis=0)
-    content_plain = _shares(shares * ~names, at)
-    asks_names = bool(names.any())
-    options = {option for item in query.terms for option in item.options}
-    total = float(shares.sum()) or 1.0
-    coverage = covered[chosen] / total
+    put("content_share", _shares(heavy * ~names, at))
+    put("content_direct", _shares(heavy * ~names, at_direct))
+    put("name_share", _shares(heavy * names, at))
+    put("name_direct", _shares(heavy * names, at_direct))
+    put("name_any", (at[names] > 0).any(axis=0))
+    put("content_plain", _shares(shares * ~names, at))
+    put("coverage", coverage)
     # Who the question names, in the sentence before each candidate and not in it.
     before = np.maximum(chosen - 1, 0)
     named_before = (direct[:, before][names] > 0).any(axis=0) & ~(at_direct[names] > 0).any(axis=0)
     context = index.context[chosen] if index.has_context else np.zeros(len(chosen), dtype=np.float32)
     goes_on = (context > 0) & (chosen > 0)
-    refers = context >= CONTEXT_REFERRING
-    positions = index.positions[chosen]
+    put("goes_on", goes_on)
+    put("goes_on_named", goes_on & named_before)
+    put("refers_named", (context >= CONTEXT_REFERRING) & named_before)
+    positions = index.positions[chosen].astype(np.float64)
+    put("lead", 1.0 / (1 + positions))
+    put("lead_named", float(names.any()) / (1 + positions))
+    put("position", np.log1p(np.minimum(positions, _FAR)) / math.log1p(_FAR))
     texts = index.match_texts
-    numbers = chosen.tolist()
-    similarity = {
-        number: value
-        for _, value, number in process.extract(
-            query.norm, {number: texts[number] for number in numbers}, scorer=fuzz.token_set_ratio, limit=None
-        )
-    }
-    pairs = [f" {pair} " for pair in query.bigrams]
+    options = {option for item in query.terms for option in item.options}
+    owns = [set(texts[number].split()) for number in chosen.tolist()]
+    put("novel", [1.0 - len(own & options) / len(own) if own else 0.0 for own in owns])
+    put("length", [math.log1p(texts[number].count(" ")) for number in chosen.tolist()])
     facts = index.knowledge.facts
-    rows = []
-    for place, number in enumerate(numbers):
-        text = texts[number]
-        fact_type = int(index.types[number])
-        if query.qtype:
-            has_type = bool(fact_type & TYPE_BITS[query.qtype])
-            type_hit, type_miss = float(has_type), float(not has_type)
-        else:
-            type_hit = type_miss = 0.0
-        fact = facts[number]
-        quote = 1.0 if query.qtype == STATEMENT and _QUOTE.search(fact.text) else 0.0
-        position = int(positions[place])
-        own = set(text.split())
-        novel = 1.0 - len(own & options) / len(own) if own else 0.0
-        rows.append(
-            (
-                float(first_score[place]),
-                float(content_share[place]),
-                float(content_direct[place]),
-                float(name_share[place]),
-                float(name_direct[place]),
-                float(name_any[place]),
-                float(content_plain[place]),
-                float(coverage[place]),
-                float(goes_on[place]),
-                float(goes_on[place] and named_before[place]),
-                float(refers[place] and named_before[place]),
-                1.0 / (1 + position),
-                float(asks_names) / (1 + position),
-                novel,
-                math.log1p(min(position, _FAR)) / math.log1p(_FAR),
-                type_hit,
-                type_miss,
-                quote,
-                sum(pair in text for pair in pairs) / len(pairs) if pairs else 0.0,
-                similarity[number] / 100.0,
-                math.log1p(text.count(" ")),
-                float(fact.kind == "caption"),
-            )
-        )
-    return Candidates(
-        fact_indices=numbers,
-        coverage=coverage.tolist(),
-        strengths=[tuple(column) for column in hits[:, chosen].T.tolist()],
-        features=np.array(rows, dtype=np.float64).reshape(len(rows), len(RANK_FEATURES)),
-    )
+    put("caption", [float(facts[number].kind == "caption") for number in chosen.tolist()])
+    if query.qtype == STATEMENT:
+        put("quote", [float(bool(_QUOTE.search(facts[number].text))) for number in chosen.tolist()])
 
 
 def order(found: Candidates, model: RankModel) -> list[Ranked]:
@@ -288,5 +296,12 @@ def order(found: Candidates, model: RankModel) -> list[Ranked]:
 
 def rank(index: FactIndex, query: Query, model: RankModel | None = None) -> list[Ranked]:
     """The best candidate facts for ``query``, best first (at most :data:`CANDIDATES`)."""
-    found = candidates(index, query)
-    return [] if found is None else order(found, model or HAND_ORDER)
+    model = model or HAND_ORDER
+    found = candidates(index, query, _needed(model))
+    return [] if found is None else order(found, model)
+
+
+@functools.lru_cache(maxsize=8)
+def _needed(model: RankModel) -> frozenset[str]:
+    """The features ``model`` gives a weight to."""
+    return frozenset(name for name, value in zip(RANK_FEATURES, model.coefficients, strict=True) if value)
