@@ -10,7 +10,7 @@ import pytest
 from bot.engine import cache as cache_module
 from bot.engine.cache import cache_key, load_index, read_entry, write_entry
 from bot.engine.index import FactIndex
-from bot.engine.knowledge import Knowledge, parse_article
+from bot.engine.knowledge import FactTable, Knowledge, parse_article
 from bot.engine.matcher import Matcher
 from tests.conftest import FIXTURES, KNOWLEDGE
 
@@ -50,6 +50,26 @@ def test_the_cache_is_written_then_read(folder: Path, tmp_path: Path, monkeypatc
     ]
     built, cached = Matcher(first.knowledge, index=first), Matcher(second.knowledge, index=second)
     assert [built.answer(q) for q in questions] == [cached.answer(q) for q in questions]
+
+
+def test_a_cached_archive_finds_facts_by_id_without_making_them_all(folder: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    built = load_index(folder, cache).knowledge
+    cached = load_index(folder, cache).knowledge
+    table = cached.facts
+    assert isinstance(table, FactTable)
+    for fact in list(built.facts)[::3]:
+        assert cached.fact(fact.id) == fact
+    for article_id in built.articles:
+        assert cached.facts_of(article_id) == built.facts_of(article_id)
+    assert cached.fact("ishiba-lee-summit:p99.s1") is None
+    assert cached.fact("no-such-article:p1.s1") is None
+    assert cached.fact("not an id") is None
+    fresh = load_index(folder, cache).knowledge
+    assert isinstance(fresh.facts, FactTable)
+    fresh.fact("ishiba-lee-summit:p2.s1")
+    made = sum(item is not None for item in fresh.facts._made)
+    assert made == 1  # the others stay columns
 
 
 def test_the_cache_is_data_not_code(folder: Path, tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, overload
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.engine import reading
@@ -168,6 +169,10 @@ _ARTICLE_FIELDS = set(Article.model_fields)
 FACT_KINDS: tuple[Literal["sentence", "caption"], ...] = ("sentence", "caption")
 
 
+# The place part of a fact id: paragraph and sentence ("p3.s1").
+_PLACE = re.compile(r"p(\d+)\.s(\d+)")
+
+
 class FactTable(Sequence[Fact]):
     """The facts of many articles kept as columns (article number, paragraph, sentence,
     kind, start, end), each :class:`Fact` made when first asked for: a warm start of a
@@ -201,6 +206,29 @@ class FactTable(Sequence[Fact]):
     def __iter__(self) -> Iterator[Fact]:
         return (self[number] for number in range(len(self)))
 
+    def numbers_of(self, article_id: str) -> list[int]:
+        """The places of one article's facts, found in the columns (no fact is made)."""
+        article = self._numbers.get(article_id)
+        if article is None:
+            return []
+        return np.flatnonzero(np.asarray(self.columns[0]) == article).tolist()
+
+    def number(self, fact_id: str) -> int | None:
+        """The place of the fact with this id, or None."""
+        article_id, _, place = fact_id.rpartition(":")
+        found = _PLACE.fullmatch(place)
+        if found is None:
+            return None
+        paragraph, sentence = int(found.group(1)), int(found.group(2))
+        for number in self.numbers_of(article_id):
+            if int(self.columns[1][number]) == paragraph and int(self.columns[2][number]) == sentence:
+                return number
+        return None
+
+    @functools.cached_property
+    def _numbers(self) -> dict[str, int]:
+        return {article.id: number for number, article in enumerate(self._articles)}
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence):
             return NotImplemented
@@ -228,10 +256,16 @@ class Knowledge(BaseModel):
     aliases: tuple[AliasGroup, ...] = ()
 
     def facts_of(self, article_id: str) -> list[Fact]:
+        if isinstance(self.facts, FactTable):
+            return [self.facts[number] for number in self.facts.numbers_of(article_id)]
         return [fact for fact in self.facts if fact.article_id == article_id]
 
     def fact(self, fact_id: str) -> Fact | None:
         """The fact with this id, if the knowledge holds it."""
+        if isinstance(self.facts, FactTable):
+            # A large cached archive: found in the columns, not by making every fact.
+            number = self.facts.number(fact_id)
+            return None if number is None else self.facts[number]
         return self._by_id.get(fact_id)
 
     @functools.cached_property
