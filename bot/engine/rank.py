@@ -5,13 +5,14 @@ scored at once with numpy by the weighted share of the question's terms it holds
 (partly through the sentence before it, see ``bot.engine.index.context_shares``), each
 term weighing by its rarity in general English times how few facts hold it, names less
 than the rest. The best :data:`CANDIDATES` go on to the second stage, which orders them
-by a learned model: a conditional logit over named :class:`RankFeatures` (how much of
-the question's content and of its names a fact holds, directly or through the sentence
-before, whether it goes on from a sentence naming who the question asks about, its place
-in the article, the kind of answer it can give, quotation, word pairs, a rapidfuzz
-similarity). Its coefficients are data (``rank.json`` beside this module), fit by
-``bot.evaluation.calibrate`` on training files; a candidate's score is its probability
-among the candidates.
+by a linear model over named :class:`RankFeatures` (how much of the question's content
+and of its names a fact holds, directly or through the sentence before, whether it goes
+on from a sentence naming who the question asks about, its place in the article, the
+kind of answer it can give, quotation, word pairs, a rapidfuzz similarity). The order
+shipped, :data:`HAND_ORDER`, weighs four of them by hand; a learned one, a conditional
+logit over all of them whose coefficients are data (``rank.json`` beside this module,
+fit by ``bot.evaluation.calibrate`` on training files), scores each candidate by its
+probability among them.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class RankFeatures:
     """What the learned order of the candidates is computed from, by name. Shares are of
     the question's terms, each weighing by its rarity in English and among the facts."""
 
-    first_pass: float  # the first stage's score, over its most
+    first_pass: float  # the first stage's score, over the most it can be
     content_share: float  # of the terms that are not names, held directly or through context
     content_direct: float  # of the terms that are not names, held by the fact itself
     name_share: float  # of the names
@@ -118,7 +119,7 @@ class RankModel(NamedTuple):
 # ``python -m bot eval --leave-one-out --ranking learned``. The confidence model names
 # the order it was fit with, and the matcher uses that one.
 HAND_ORDER = RankModel.of(
-    {"first_pass": 1.0, "type_miss": -0.25, "pairs": 0.08, "similarity": 0.10}, probabilities=False
+    {"first_pass": 1.0, "type_miss": -_TYPE_PENALTY, "pairs": 0.08, "similarity": 0.10}, probabilities=False
 )
 
 
@@ -136,7 +137,9 @@ def _learned() -> RankModel:
 def read_rank_model(path: Path) -> RankModel:
     data = json.loads(path.read_text(encoding="utf-8"))
     if tuple(data["features"]) != RANK_FEATURES:
-        raise RuntimeError(f"{path} was fit for other features; refit it with bot.evaluation.calibrate --write")
+        raise RuntimeError(
+            f"{path} was fit for other features; refit it with bot.evaluation.calibrate --ranking learned --write"
+        )
     return RankModel(tuple(float(value) for value in data["coefficients"]))
 
 
