@@ -9,7 +9,7 @@ import pytest
 
 from bot.engine import cache as cache_module
 from bot.engine.cache import cache_key, load_index, read_entry, write_entry
-from bot.engine.index import FactIndex
+from bot.engine.index import FactIndex, Texts
 from bot.engine.knowledge import FactTable, Knowledge, parse_article
 from bot.engine.matcher import Matcher
 from tests.conftest import FIXTURES, KNOWLEDGE
@@ -231,3 +231,14 @@ def test_unchanged_files_are_not_read_again_to_find_their_entry(
     article = folder / "ishiba-lee-summit.txt"
     article.write_text(article.read_text(encoding="utf-8") + "\n\nA closing line.\n", encoding="utf-8")
     assert load_index(folder, cache).facts[-1].text == "A closing line."
+
+
+def test_texts_are_decoded_one_at_a_time_and_cut_and_joined_as_bytes() -> None:
+    strings = ["", " lee visit japan ", " 東京 café ", "x"]
+    texts = Texts.of(strings)
+    assert len(texts) == 4 and list(texts) == strings and texts == strings
+    assert texts[1] == " lee visit japan " and texts[-1] == "x" and texts[1:3] == strings[1:3]
+    assert texts.part(1, 3) == strings[1:3] and texts.part(2, 2) == []
+    joined = Texts.join([texts.part(2, 4), Texts.of(["new"]), texts.part(0, 2)])
+    assert joined == [*strings[2:4], "new", *strings[0:2]]
+    assert texts != ["", " lee visit japan ", " 東京 café "]

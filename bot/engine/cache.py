@@ -31,7 +31,7 @@ import numpy as np
 
 from bot import __version__
 from bot.engine import lexicon, update
-from bot.engine.index import FactIndex, Phrases, Sources
+from bot.engine.index import FactIndex, Phrases, Sources, Texts
 from bot.engine.knowledge import (
     ALIASES_FILE,
     ARTICLE_SUFFIXES,
@@ -49,7 +49,7 @@ from bot.engine.knowledge import (
 log = logging.getLogger(__name__)
 
 # Bump when what an entry holds, or what the index code puts in it, changes.
-FORMAT = 10
+FORMAT = 11
 # Entries kept: the knowledge folders used most recently, and at most this many bytes.
 KEEP = 4
 MAX_BYTES = 2 * 1024**3
@@ -67,7 +67,8 @@ _SMALL_FACTS = 5_000
 # stat data do not yet stand for their contents (git's "racy" files).
 _RACY_SECONDS = 2.0
 _COLUMNS = ("article", "paragraph", "sentence", "kind", "start", "end")
-_ARTICLE_FIELDS = ("id", "title", "author", "outlet", "published", "url", "dateline", "attribution", "path", "text")
+# The articles' fields kept in index.json; their texts are kept in arrays.npz.
+_ARTICLE_FIELDS = ("id", "title", "author", "outlet", "published", "url", "dateline", "attribution", "path")
 
 
 def cache_key(folder: Path, names: list[str] | None = None) -> str:
@@ -347,11 +348,15 @@ def write_entry(cache_dir: Path, name: str, index: FactIndex, files: list[list[A
             "aliases": [[list(group.phrases), group.related] for group in knowledge.aliases],
             # Alias phrases as lemmas: rebuilding them would load the lemmatizer.
             "phrases": [[list(key), concepts] for key, concepts in index.phrases.concepts.items()],
-            "match_texts": index.match_texts,
             "terms": terms,
             "words": sorted(index.words),
             "names": sorted(index.names),
-            "lexicon": index.lexicon,
+            # As three lists: a dict of them is made in C on reading.
+            "lexicon": [
+                list(index.lexicon),
+                [lemma for lemma, _ in index.lexicon.values()],
+                [zipf for _, zipf in index.lexicon.values()],
+            ],
         }
         (partial / "index.json").write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
         if files is not None and index.sources is not None:
@@ -375,7 +380,14 @@ def write_entry(cache_dir: Path, name: str, index: FactIndex, files: list[list[A
         else:
             postings = np.zeros(0, np.int32)
         columns = update.fact_columns(knowledge)
+        # Texts as UTF-8 bytes end to end, read back without JSON's decoding and parsing.
+        texts = [article.text for article in knowledge.articles.values()]
+        matches = index.match_texts if isinstance(index.match_texts, Texts) else Texts.of(index.match_texts)
         arrays: dict[str, Any] = {
+            "article_texts": np.frombuffer("".join(texts).encode("utf-8"), dtype=np.uint8),
+            "article_ends": np.cumsum([len(text) for text in texts], dtype=np.int64),
+            "match_texts": np.frombuffer(matches.blob, dtype=np.uint8),
+            "match_ends": np.array(matches.ends, dtype=np.int64),
             "types": index.types,
             "context": index.context,
             "postings": postings,
@@ -404,9 +416,15 @@ def read_entry(entry: Path) -> FactIndex:
         types, context = arrays["types"], arrays["context"]
         postings, lengths = arrays["postings"], arrays["lengths"]
         columns = [arrays[name] for name in _COLUMNS]
+        article_texts, article_ends = arrays["article_texts"].tobytes().decode("utf-8"), arrays["article_ends"]
+        match_texts = Texts(arrays["match_texts"].tobytes(), arrays["match_ends"].tolist())
+    if len(article_ends) != len(document["articles"]) or (len(article_ends) and article_ends[-1] != len(article_texts)):
+        raise ValueError("inconsistent texts")
     articles = {}
-    for *values, aside in document["articles"]:
+    text_starts = [0, *article_ends.tolist()]
+    for number, (*values, aside) in enumerate(document["articles"]):
         fields: dict[str, object] = dict(zip(_ARTICLE_FIELDS, values, strict=True))
+        fields["text"] = article_texts[text_starts[number] : text_starts[number + 1]]
         fields["set_aside"] = tuple(SetAside.model_construct(kind=k, start=s, end=e) for k, s, e in aside)
         article = Article.trusted(fields)
         articles[article.id] = article
@@ -414,7 +432,13 @@ def read_entry(entry: Path) -> FactIndex:
     aliases = tuple(AliasGroup(phrases=tuple(phrases), related=related) for phrases, related in document["aliases"])
     knowledge = Knowledge.model_construct(articles=articles, facts=facts, aliases=aliases)
     terms: list[str] = document["terms"]
-    if len(terms) != len(lengths) or int(lengths.sum()) != len(postings) or len(types) != len(facts):
+    words, lemmas, zipfs = document["lexicon"]
+    if (
+        len(terms) != len(lengths)
+        or int(lengths.sum()) != len(postings)
+        or len(types) != len(facts)
+        or len(match_texts) != len(facts)
+    ):
         raise ValueError("inconsistent arrays")
     ends = np.cumsum(lengths)
     starts = ends - lengths
@@ -426,14 +450,14 @@ def read_entry(entry: Path) -> FactIndex:
                 for key, found in document["phrases"]
             }
         ),
-        match_texts=document["match_texts"],
+        match_texts=match_texts,
         types=types,
         context=context,
         postings={term: postings[s:e] for term, s, e in zip(terms, starts.tolist(), ends.tolist(), strict=True)},
         postings_flat=postings,
         words=set(document["words"]),
         names=frozenset(document["names"]),
-        lexicon={word: (lemma, float(zipf)) for word, (lemma, zipf) in document["lexicon"].items()},
+        lexicon=dict(zip(words, zip(lemmas, map(float, zipfs), strict=True), strict=True)),
     )
     return index
 

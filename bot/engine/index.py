@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import overload
 
 import numpy as np
 
@@ -108,6 +109,61 @@ def type_mask(fact: Fact, words: set[str] | None = None) -> int:
     if words & SPEECH_WORDS or _QUOTE.search(fact.text):
         mask |= TYPE_BITS[STATEMENT]
     return mask
+
+
+class Texts(Sequence[str]):
+    """Strings kept end to end as UTF-8 bytes, each decoded when asked for: a warm start
+    of a large archive reads one array instead of decoding and parsing a hundred
+    thousand JSON strings."""
+
+    def __init__(self, blob: bytes, ends: Sequence[int]) -> None:
+        self.blob = blob
+        self.ends = ends  # the byte offset where each string ends
+
+    @classmethod
+    def of(cls, strings: Sequence[str]) -> Texts:
+        parts = [text.encode("utf-8") for text in strings]
+        return cls(b"".join(parts), np.cumsum([len(part) for part in parts], dtype=np.int64).tolist())
+
+    def part(self, start: int, end: int) -> Texts:
+        """Strings ``start`` to ``end`` as their own :class:`Texts`, without decoding them."""
+        first = self.ends[start - 1] if start > 0 else 0
+        return Texts(
+            self.blob[first : self.ends[end - 1]] if end > start else b"",
+            [value - first for value in self.ends[start:end]],
+        )
+
+    @classmethod
+    def join(cls, parts: Sequence[Texts]) -> Texts:
+        ends: list[int] = []
+        for part in parts:
+            offset = ends[-1] if ends else 0
+            ends.extend(value + offset for value in part.ends)
+        return cls(b"".join(part.blob for part in parts), ends)
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+    @overload
+    def __getitem__(self, number: int) -> str: ...
+
+    @overload
+    def __getitem__(self, number: slice) -> list[str]: ...
+
+    def __getitem__(self, number: int | slice) -> str | list[str]:
+        if isinstance(number, slice):
+            return [self[place] for place in range(*number.indices(len(self)))]
+        if number < 0:
+            number += len(self.ends)
+        start = self.ends[number - 1] if number > 0 else 0
+        return self.blob[start : self.ends[number]].decode("utf-8")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 @dataclass
@@ -285,7 +341,7 @@ def index_rows(facts: list[Fact]) -> tuple[list[Row], set[str], Names]:
 class FactIndex:
     knowledge: Knowledge
     phrases: Phrases
-    match_texts: list[str]
+    match_texts: Sequence[str]
     types: np.ndarray
     postings: dict[str, np.ndarray]
     # The knowledge's words, and (filled when cached) the (lemma, zipf) table of those and

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.engine import index as indexmod
-from bot.engine.index import FactIndex, Names, context_shares
+from bot.engine.index import FactIndex, Names, Texts, context_shares
 from bot.engine.knowledge import (
     FACT_KINDS,
     REPEATED,
@@ -121,7 +121,8 @@ def patch(base: FactIndex, order: list[str], parse: list[Path], drop: set[str]) 
     articles: list[Article] = []
     mapping = np.full(len(base.knowledge.facts), -1, dtype=np.int64)
     columns: list[list[np.ndarray]] = [[] for _ in old_columns]
-    match_texts: list[str] = []
+    match_texts: list[Texts] = []
+    base_texts = base.match_texts if isinstance(base.match_texts, Texts) else Texts.of(base.match_texts)
     types: list[np.ndarray] = []
     context: list[np.ndarray] = []
     added_terms: list[tuple[int, list[list[str]]]] = []  # (first fact number, terms of each fact)
@@ -138,7 +139,7 @@ def patch(base: FactIndex, order: list[str], parse: list[Path], drop: set[str]) 
         for place, (column, values) in enumerate(zip(columns, old_columns, strict=True)):
             part = values[start:end]
             column.append((part + shift).astype(np.int32) if place == 0 else part)
-        match_texts.extend(base.match_texts[start:end])
+        match_texts.append(base_texts.part(start, end))
         types.append(base.types[start:end])
         context.append(base.context[start:end])
         mapping[start:end] = np.arange(total, total + end - start)
@@ -153,7 +154,7 @@ def patch(base: FactIndex, order: list[str], parse: list[Path], drop: set[str]) 
             articles.append(article)
             for column, values in zip(columns, part, strict=True):
                 column.append(values)
-            match_texts.extend(text for text, _, _, _ in rows)
+            match_texts.append(Texts.of([text for text, _, _, _ in rows]))
             types.append(np.array([mask for _, _, mask, _ in rows], dtype=np.uint8))
             context.append(context_shares(facts, [refers for _, _, _, refers in rows]))
             added_terms.append((total, [indexed for _, indexed, _, _ in rows]))
@@ -178,7 +179,7 @@ def patch(base: FactIndex, order: list[str], parse: list[Path], drop: set[str]) 
     return FactIndex(
         knowledge=knowledge,
         phrases=base.phrases,
-        match_texts=match_texts,
+        match_texts=Texts.join(match_texts),
         types=np.concatenate(types) if types else np.zeros(0, np.uint8),
         postings=postings,
         words=words,
