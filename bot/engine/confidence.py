@@ -26,7 +26,7 @@ from bot.engine import lexicon
 from bot.engine import text as textmod
 from bot.engine.index import NUMBER_WORDS, SPEECH_WORDS, STATEMENT, TYPE_BITS, FactIndex
 from bot.engine.query import SPEECH_ASKS, Query, negation_scope
-from bot.engine.rank import Ranked
+from bot.engine.rank import Ranked, read_coefficients
 
 MODEL_FILE = Path(__file__).with_name("confidence.json")
 
@@ -116,13 +116,11 @@ def default_model() -> Model:
 
 
 def read_model(path: Path) -> Model:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if tuple(data["features"]) != FEATURE_NAMES:
-        raise RuntimeError(f"{path} was fit for other features; refit it with bot.evaluation.calibrate --write")
+    data, coefficients = read_coefficients(path, FEATURE_NAMES, "bot.evaluation.calibrate --write")
     ranking = data.get("ranking", "hand")
     if ranking not in ("hand", "learned"):
         raise RuntimeError(f"{path}: unknown ranking {ranking!r}")
-    return Model(tuple(float(value) for value in data["coefficients"]), float(data["threshold"]), ranking)
+    return Model(coefficients, float(data["threshold"]), ranking)
 
 
 class FactProfile(NamedTuple):

@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import overload
 
 import numpy as np
 
@@ -28,6 +27,7 @@ from bot.engine.knowledge import (
     Fact,
     FactTable,
     Knowledge,
+    OnDemand,
     article_files,
     assemble,
     chunked,
@@ -111,7 +111,7 @@ def type_mask(fact: Fact, words: set[str] | None = None) -> int:
     return mask
 
 
-class Texts(Sequence[str]):
+class Texts(OnDemand[str]):
     """Strings kept end to end as UTF-8 bytes, each decoded when asked for: a warm start
     of a large archive reads one array instead of decoding and parsing a hundred
     thousand JSON strings."""
@@ -144,26 +144,9 @@ class Texts(Sequence[str]):
     def __len__(self) -> int:
         return len(self.ends)
 
-    @overload
-    def __getitem__(self, number: int) -> str: ...
-
-    @overload
-    def __getitem__(self, number: slice) -> list[str]: ...
-
-    def __getitem__(self, number: int | slice) -> str | list[str]:
-        if isinstance(number, slice):
-            return [self[place] for place in range(*number.indices(len(self)))]
-        if number < 0:
-            number += len(self.ends)
+    def item(self, number: int) -> str:
         start = self.ends[number - 1] if number > 0 else 0
         return self.blob[start : self.ends[number]].decode("utf-8")
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence):
-            return NotImplemented
-        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 @dataclass

@@ -18,7 +18,7 @@ import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypeVar, overload
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -169,11 +169,46 @@ _ARTICLE_FIELDS = set(Article.model_fields)
 FACT_KINDS: tuple[Literal["sentence", "caption"], ...] = ("sentence", "caption")
 
 
+T = TypeVar("T")
+
 # The place part of a fact id: paragraph and sentence ("p3.s1").
 _PLACE = re.compile(r"p(\d+)\.s(\d+)")
 
 
-class FactTable(Sequence[Fact]):
+class OnDemand(Sequence[T]):
+    """A sequence whose items are made when asked for (:meth:`item`); a slice is a list.
+    It equals any sequence of equal items."""
+
+    def item(self, number: int) -> T:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, number: int) -> T: ...
+
+    @overload
+    def __getitem__(self, number: slice) -> list[T]: ...
+
+    def __getitem__(self, number: int | slice) -> T | list[T]:
+        if isinstance(number, slice):
+            return [self.item(place) for place in range(*number.indices(len(self)))]
+        if number < 0:
+            number += len(self)
+        if not 0 <= number < len(self):
+            raise IndexError(number)
+        return self.item(number)
+
+    def __iter__(self) -> Iterator[T]:
+        return (self.item(number) for number in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class FactTable(OnDemand[Fact]):
     """The facts of many articles kept as columns (article number, paragraph, sentence,
     kind, start, end), each :class:`Fact` made when first asked for: a warm start of a
     large archive then reads arrays instead of building a hundred thousand objects."""
@@ -186,15 +221,7 @@ class FactTable(Sequence[Fact]):
     def __len__(self) -> int:
         return len(self._made)
 
-    @overload
-    def __getitem__(self, number: int) -> Fact: ...
-
-    @overload
-    def __getitem__(self, number: slice) -> Sequence[Fact]: ...
-
-    def __getitem__(self, number: int | slice) -> Fact | Sequence[Fact]:
-        if isinstance(number, slice):
-            return [self[place] for place in range(*number.indices(len(self)))]
+    def item(self, number: int) -> Fact:
         fact = self._made[number]
         if fact is None:
             a, paragraph, sentence, kind, start, end = (int(column[number]) for column in self.columns)
@@ -202,9 +229,6 @@ class FactTable(Sequence[Fact]):
             fact = Fact.trusted(article.id, paragraph, sentence, FACT_KINDS[kind], start, end, article.text[start:end])
             self._made[number] = fact
         return fact
-
-    def __iter__(self) -> Iterator[Fact]:
-        return (self[number] for number in range(len(self)))
 
     def numbers_of(self, article_id: str) -> list[int]:
         """The places of one article's facts, found in the columns (no fact is made)."""
@@ -228,13 +252,6 @@ class FactTable(Sequence[Fact]):
     @functools.cached_property
     def _numbers(self) -> dict[str, int]:
         return {article.id: number for number, article in enumerate(self._articles)}
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence):
-            return NotImplemented
-        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 class AliasGroup(BaseModel):

@@ -17,7 +17,7 @@ from bot.engine import meta
 from bot.engine import text as textmod
 from bot.engine.answer import Answer, AnswerKind, ScoredFact
 from bot.engine.confidence import Evidence, Model, default_model
-from bot.engine.index import STATEMENT, FactIndex
+from bot.engine.index import FactIndex
 from bot.engine.knowledge import Fact, Knowledge
 from bot.engine.query import Analyser, Query
 from bot.engine.rank import Ranked, RankModel, rank, rank_model_for
@@ -144,14 +144,13 @@ class Matcher:
             for row in ranked[:_CANDIDATES]
         ]
         best_score, best_index = ranked[0].score, ranked[0].fact_index
-        confidence = self.confidence(query, ranked, 0)
+        features = self.evidence.features(query, ranked, 0)
+        confidence = self.model.probability(features)
         # Two checks on top of the model (each also one of its features). The first
         # abstains on more of squad2-dev's unanswerable questions than it loses answerable
         # ones (3 to 1); the second changes nothing on squad2-dev or news-dev and keeps
         # "What did X say?" from quoting what someone else said.
-        if self.evidence.asks_unknown(query, ranked[0].strengths, best_index) or (
-            query.qtype == STATEMENT and not self.evidence.reports_speaker(query, best_index)
-        ):
+        if features.unknown_ask or features.speaker_missing:
             confidence = min(confidence, self.threshold * 0.99)
         if confidence < self.threshold:
             near = [row.fact_index for row in ranked[: self.max_suggestions] if row.coverage >= _SUGGESTION_COVERAGE]

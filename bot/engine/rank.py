@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -135,12 +135,16 @@ def _learned() -> RankModel:
 
 
 def read_rank_model(path: Path) -> RankModel:
+    _, coefficients = read_coefficients(path, RANK_FEATURES, "bot.evaluation.calibrate --ranking learned --write")
+    return RankModel(coefficients)
+
+
+def read_coefficients(path: Path, names: tuple[str, ...], refit: str) -> tuple[dict[str, Any], tuple[float, ...]]:
+    """A model file's data and its coefficients, checked against the features named."""
     data = json.loads(path.read_text(encoding="utf-8"))
-    if tuple(data["features"]) != RANK_FEATURES:
-        raise RuntimeError(
-            f"{path} was fit for other features; refit it with bot.evaluation.calibrate --ranking learned --write"
-        )
-    return RankModel(tuple(float(value) for value in data["coefficients"]))
+    if tuple(data["features"]) != names:
+        raise RuntimeError(f"{path} was fit for other features; refit it with {refit}")
+    return data, tuple(float(value) for value in data["coefficients"])
 
 
 class Candidates(NamedTuple):
