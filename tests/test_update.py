@@ -168,3 +168,30 @@ def test_a_broken_new_article_is_reported_as_a_rebuild_would(folder: Path, tmp_p
         path.unlink()
     with pytest.raises(KnowledgeError, match="no articles"):
         load_index(folder, cache)
+
+
+def test_a_patch_looks_new_words_up_in_the_kept_dictionary(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import simplemma
+
+    from bot.engine import lexicon
+
+    cache = tmp_path / "cache"
+    load_index(folder, cache)
+    assert len(list(cache.glob("simplemma-*/en.dic"))) == 1  # written after the full build
+    write(folder, "quarry.txt", "Quarry reopens\n\nThe quarrymen were hauling granite blocks, the overseers said.")
+    rebuilt = FactIndex.from_folder(folder)
+    words = ["visited", "quarrymen", "hauling", "overseers", "better", "geese", "was", "criteria", "ishiba"]
+    expected = [simplemma.lemmatize(word, lang="en") for word in words]
+    # From here on simplemma's own dictionary is out of reach: every lemma not in the
+    # cached table has to come from the trie, and must be the same.
+    lexicon.lemma.cache_clear()
+    lexicon._lemmatizer.cache_clear()
+
+    def unavailable(*args: object, **kwargs: object) -> str:
+        raise AssertionError("simplemma's dictionary was loaded")
+
+    monkeypatch.setattr(simplemma, "lemmatize", unavailable)
+    same_index(load_index(folder, cache), rebuilt)
+    assert [lexicon._lemmatizer()(word) for word in words] == expected

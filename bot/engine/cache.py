@@ -131,6 +131,7 @@ def load_index(folder: Path, cache_dir: Path | None) -> FactIndex:
     cached, when ``cache_dir`` is given)."""
     if cache_dir is None or not folder.is_dir():
         return FactIndex.from_folder(folder)  # which says what is wrong with a missing folder
+    lexicon.keep_dictionary_in(cache_dir)
     names = file_names(folder)  # walked once, for every key
     stats = file_stats(names)
     quick, newest = stat_key(folder, names, stats)
@@ -174,6 +175,8 @@ def load_index(folder: Path, cache_dir: Path | None) -> FactIndex:
             _store(cache_dir, folder, key, index, names, stats, digests)
             if settled:
                 _remember(cache_dir, quick, key)
+            # For the next patch: new words are looked up without loading the whole dictionary.
+            lexicon.save_dictionary(cache_dir)
         except OSError as exc:
             log.warning("could not write the index cache in %s: %s", cache_dir, exc)
     return index

@@ -9,8 +9,13 @@ Both look-ups are cached per word; the underlying tables load on first use.
 from __future__ import annotations
 
 import math
+import os
 import re
+import shutil
+import tempfile
+from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
 
 # Zipf values run from 0 (unseen) to about 8 ("the"). A word never seen in general
 # English gets the top weight, ZIPF_CEILING; features divide by it to lie in [0, 1].
@@ -26,6 +31,11 @@ _DIGITS = re.compile(r"\d")
 COMMON_WORDS = 20_000
 
 
+# Where simplemma's English dictionary is kept as a trie (``save_dictionary``); None: not kept.
+_dictionary_root: Path | None = None
+_DICTIONARY_FILE = "en.dic"
+
+
 @lru_cache(maxsize=200_000)
 def lemma(word: str) -> str:
     """The dictionary form of a lower-case English word ("visited" -> "visit")."""
@@ -34,9 +44,58 @@ def lemma(word: str) -> str:
         return known[0]
     if not word.isascii() or not word.isalpha() or len(word) < 3:
         return word
-    from simplemma import lemmatize
+    return _lemmatizer()(word).lower()
 
-    return lemmatize(word, lang="en").lower()
+
+def keep_dictionary_in(root: Path | None) -> None:
+    """Look lemmas up in the trie kept under ``root`` once :func:`save_dictionary` has
+    written it there. simplemma's own dictionary takes a quarter of a second to load; the
+    trie (the same entries, through simplemma's ``TrieDictionaryFactory``) a millisecond,
+    which is what a patched index needs for the few words it has not seen."""
+    global _dictionary_root
+    if root != _dictionary_root:
+        _dictionary_root = root
+        _lemmatizer.cache_clear()
+
+
+def _dictionary_dir(root: Path) -> Path:
+    from simplemma import __version__
+
+    return root / f"simplemma-{__version__}"
+
+
+@lru_cache(maxsize=1)
+def _lemmatizer() -> Callable[[str], str]:
+    import simplemma
+
+    if _dictionary_root is not None:
+        folder = _dictionary_dir(_dictionary_root)
+        if (folder / _DICTIONARY_FILE).is_file():
+            from simplemma.strategies import DefaultStrategy
+            from simplemma.strategies.dictionaries.trie_dictionary_factory import TrieDictionaryFactory
+
+            factory = TrieDictionaryFactory(disk_cache_dir=str(folder))
+            trie = simplemma.Lemmatizer(lemmatization_strategy=DefaultStrategy(dictionary_factory=factory))
+            # simplemma builds a damaged file again from the same entries.
+            return lambda word: str(trie.lemmatize(word, lang="en"))
+    return lambda word: str(simplemma.lemmatize(word, lang="en"))
+
+
+def save_dictionary(root: Path) -> None:
+    """Write simplemma's English dictionary as a trie under ``root``, unless it is there:
+    built in a private folder and renamed into place, so readers never see half a file."""
+    folder = _dictionary_dir(root)
+    if (folder / _DICTIONARY_FILE).is_file():
+        return
+    from simplemma.strategies.dictionaries.trie_dictionary_factory import TrieDictionaryFactory
+
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=".dictionary.", dir=folder))
+    try:
+        TrieDictionaryFactory(disk_cache_dir=str(partial)).get_dictionary("en")
+        os.replace(partial / _DICTIONARY_FILE, folder / _DICTIONARY_FILE)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
 
 
 @lru_cache(maxsize=200_000)
@@ -140,5 +199,5 @@ def opposites(word: str) -> frozenset[str]:
 
 def warm() -> None:
     """Load the lemma and frequency tables now rather than on the first question."""
-    lemma.__wrapped__("warming")
+    _lemmatizer()("warming")
     _frequencies()
