@@ -80,12 +80,21 @@ async def _drive(fake: FakeDiscord, interactions: int, in_flight: int) -> tuple[
 
 
 def measure(interactions: int, in_flight: int) -> dict[str, Any]:
-    """The real bot's figures, with the floor's (a bare discord.py bot) beside them."""
+    """The real bot's figures, with the floor's (a bare discord.py bot answering a
+    constant string) beside them, and the same bare bot answering a constant reply of an
+    answer's shape (embed and buttons): what discord.py costs to send that reply."""
     found = _measure(interactions, in_flight, ("-m", "bot", "run"))
     floor = _measure(interactions, in_flight, ("-m", "benchmarks.floor_bot"))
+    shaped = _measure(interactions, in_flight, ("-m", "benchmarks.floor_bot", "--shaped"))
     found["floor"] = floor
-    found["cpu_ratio_to_floor"] = found["bot_cpu_ms"] / floor["bot_cpu_ms"] if floor["bot_cpu_ms"] else float("inf")
+    found["shaped_floor"] = shaped
+    found["cpu_ratio_to_floor"] = _ratio(found["bot_cpu_ms"], floor["bot_cpu_ms"])
+    found["shaped_ratio_to_floor"] = _ratio(shaped["bot_cpu_ms"], floor["bot_cpu_ms"])
     return found
+
+
+def _ratio(ours: float, floor: float) -> float:
+    return ours / floor if floor else float("inf")
 
 
 def _measure(interactions: int, in_flight: int, command: tuple[str, ...]) -> dict[str, Any]:
