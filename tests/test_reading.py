@@ -55,6 +55,16 @@ def test_headline_byline_date_share_bar_gallery_and_related_links_are_set_aside(
     assert kinds["Image 1 of 12"] in ("credit", "boilerplate")
 
 
+def test_a_copyright_notice_names_the_outlet_and_a_date_line_gives_its_date() -> None:
+    article, facts = read("copyright-footer.txt")
+    assert texts(facts)[-1].startswith("The council will meet on Thursday")
+    assert not any("Gazette" in fact.text or "reserved" in fact.text for fact in facts)
+    assert ("copyright", "© 2025 Coastal Gazette. All rights reserved.") in aside(article)
+    # The byline without the reporter's role, the date line without its labels.
+    assert (article.author, article.outlet) == ("Marta Kowalczyk", "Coastal Gazette")
+    assert article.published == "14 March 2025"
+
+
 def test_paragraphs_on_single_lines() -> None:
     article, facts = read("single-newlines.txt")
     assert article.title == "Council approves new library"
@@ -132,6 +142,26 @@ def test_questions_about_the_article_are_answered_from_its_metadata(tmp_path: Pa
         assert answer.kind == "meta" and answer.meta is not None and answer.meta.value == value, question
     assert matcher.answer("Where is this from?").kind == "abstain"  # no dateline: the article does not say
     assert matcher.answer("Who wrote Hamlet?").kind != "meta"
+
+
+def test_an_article_named_by_its_subject_is_the_one_asked_about(tmp_path: Path) -> None:
+    for name in ("copyright-footer.txt", "gallery-share.txt"):
+        (tmp_path / name).write_text((READING / name).read_text(encoding="utf-8"), encoding="utf-8")
+    matcher = Matcher(load_knowledge(tmp_path))
+    expected = {
+        "who wrote the ferry story?": "Marta Kowalczyk",
+        "Who wrote the article about the flood?": "Ann Keller",
+        "when was the flood story published": "5 March 2025",
+        "Which outlet published the ferry article?": "Coastal Gazette",
+    }
+    for question, value in expected.items():
+        answer = matcher.answer(question)
+        assert answer.kind == "meta" and answer.meta is not None and answer.meta.value == value, question
+    # Two articles and no subject: which one "this" is, only a conversation can tell.
+    assert matcher.answer("Who wrote this?").kind != "meta"
+    # A subject no article is about, and a report inside the article, are ordinary questions.
+    assert matcher.answer("Who wrote the article about the volcano?").kind != "meta"
+    assert matcher.answer("Who wrote the report on the flood barriers?").kind != "meta"
 
 
 def test_facts_all_lists_what_was_set_aside_and_check_warns(tmp_path: Path) -> None:

@@ -321,6 +321,20 @@ def _is_attribution(line: str) -> bool:
     )
 
 
+# "By Jane Doe, Political correspondent": the role after the name is not the author.
+_ROLE = re.compile(
+    r"\s*(?:,|\||\s-\s|\s\u2013\s|\s\u2014\s)\s*[^,|]*\b(?:reporter|correspondent|editor|writer|journalist|"
+    r"staff|contributor|columnist|analyst|producer|desk)s?\b.*$",
+    re.IGNORECASE,
+)
+
+
+def _byline_name(byline: str) -> str:
+    """Who a byline names: "By Marta Kowalczyk, Transport reporter" -> "Marta Kowalczyk"."""
+    name = re.sub(r"^(?:by|written by|reporting by|words by)\s+", "", byline.strip(), flags=re.IGNORECASE)
+    return _ROLE.sub("", name).strip() or name.strip()
+
+
 def default_title(article_id: str) -> str:
     """The title of an article that has none of its own: its id, read as words."""
     return article_id.replace("-", " ").replace("_", " ").strip().capitalize()
@@ -382,13 +396,13 @@ def parse_article(
     headline = " ".join(found.get("headline", "").split())
     title = meta.title or headline or default_title(article_id)
     byline = found.get("byline", "")
-    author = meta.author or re.sub(r"^(?:by|written by|reporting by|words by)\s+", "", byline, flags=re.I).strip()
+    author = meta.author or _byline_name(byline)
     article = Article(
         id=article_id,
         title=title,
         author=author,
-        outlet=meta.outlet,
-        published=meta.published or found.get("date", "").strip(),
+        outlet=meta.outlet or reading.copyright_holder(found.get("copyright", "")),
+        published=meta.published or reading.publication_date(found.get("date", "")),
         url=meta.url,
         dateline=dateline,
         attribution=attribution,

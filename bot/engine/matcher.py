@@ -111,10 +111,17 @@ class Matcher:
         """The answer to a question about the article itself ("who wrote this?"), or None
         when it is not one. ``article_id`` is the article meant (the one a conversation is
         about); by default the only one the knowledge holds."""
-        field = meta.asked_field([token.word for token in tokens])
-        if field is None:
+        asked = meta.asked_field([token.word for token in tokens])
+        if asked is None:
             return None
-        if article_id is None:
+        field, topic = asked
+        if topic:
+            # "Who wrote the ferry story?": the article whose facts best hold its subject.
+            ranked = self.rank(self.analyse(" ".join(topic)))
+            if not ranked:
+                return None  # no article is about that: an ordinary question
+            article_id = self.facts[ranked[0].fact_index].article_id
+        elif article_id is None:
             if len(self.knowledge.articles) != 1:
                 return None  # which article "this" is, only a conversation can tell
             article_id = next(iter(self.knowledge.articles))

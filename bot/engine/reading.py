@@ -23,7 +23,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["headline", "byline", "date", "caption", "credit", "boilerplate", "summary", "footer", "body"]
+Kind = Literal[
+    "headline", "byline", "date", "caption", "credit", "copyright", "boilerplate", "summary", "footer", "body"
+]
 
 # What ends a sentence, closing quotes and brackets included, in English and in CJK text.
 _SENTENCE_END = re.compile(r"[.!?\u3002\uff01\uff1f][\"'\u201d\u2019)\]\u300d\u300f\uff09]*$")
@@ -53,6 +55,18 @@ _FURNITURE = frozenset(
     "copyright rights reserved caption".split()
 )
 _HIGHLIGHT = "@highlight"
+# A site's copyright notice: "© 2025 Coastal Gazette. All rights reserved.", "Copyright
+# 2024 Reuters". A sentence about copyright law does not start with the sign or a year.
+_COPYRIGHT = re.compile(r"^(?:\u00a9|\(c\)|copyright\s*(?:\u00a9|\(c\)|\d{4}))|\ball rights reserved\b", re.IGNORECASE)
+_COPYRIGHT_WORDS = 15
+_COPYRIGHT_LEAD = re.compile(
+    r"^\s*(?:copyright\b)?\s*(?:\u00a9|\(c\))?\s*(?:\d{4}(?:\s*[-\u2013]\s*\d{4})?)?\s*", re.IGNORECASE
+)
+# Labels before the date in a date line: "Published 14 March 2025 | Updated ...".
+_DATE_LABEL = re.compile(
+    r"^(?:(?:first|last)\s+)?(?:published|posted|updated|modified|date|dated)\b(?:\s+on\b)?\s*:?\s*", re.IGNORECASE
+)
+_DATE_PARTS = re.compile(r"\s+[|\u00b7\u2022]\s+|\s{3,}")
 # A wire dateline opening the body: "TOKYO (Kyodo) —", "SEOUL, South Korea (Reuters) --".
 DATELINE = re.compile(
     r"^(?P<dateline>[A-Z][A-Z.'\- ]{1,40}(?:,\s*[A-Z][\w. ]{1,40})?(?:\s*\([^()\n]{1,40}\))?)"
@@ -124,6 +138,24 @@ def _credit_line(line: str) -> bool:
     return len(_WORD.findall(line)) <= 8 and (_PICTURE_SOURCE.match(line) is not None or "\u00a9" in line)
 
 
+def publication_date(line: str) -> str:
+    """The date in a date line, without its label or what follows it: "Published 14
+    March 2025 | Updated 15 March 2025" -> "14 March 2025"; a line with no date as it is."""
+    for part in _DATE_PARTS.split(line.strip()):
+        if _DATE.search(part):
+            return " ".join(_DATE_LABEL.sub("", part.strip()).split())
+    return " ".join(line.split())
+
+
+def copyright_holder(line: str) -> str:
+    """Who a copyright notice names: "© 2025 Coastal Gazette. All rights reserved." ->
+    "Coastal Gazette"; "" when it names no one."""
+    holder = re.sub(r"\ball rights reserved\b.*$", "", line, flags=re.IGNORECASE)
+    holder = _COPYRIGHT_LEAD.sub("", holder)
+    holder = holder.strip(" .,;:-\u2013\u2014|")
+    return holder if 0 < len(holder.split()) <= 6 and not holder[0].isdigit() else ""
+
+
 def read_blocks(text: str) -> list[Block]:
     """The parts of ``text``: set-aside lines one by one, and body paragraphs."""
     lines = _lines(text)
@@ -147,6 +179,8 @@ def read_blocks(text: str) -> list[Block]:
                 kinds[number + 1] = "summary"
         elif _RULE.match(line):
             kinds[number] = "boilerplate"
+        elif _COPYRIGHT.search(line) and words[number] <= _COPYRIGHT_WORDS:
+            kinds[number] = "copyright"
         elif _credit_line(line):
             kinds[number] = "credit"
         elif _furniture(line):
