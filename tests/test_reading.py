@@ -65,6 +65,29 @@ def test_a_copyright_notice_names_the_outlet_and_a_date_line_gives_its_date() ->
     assert article.published == "14 March 2025"
 
 
+def test_a_glued_top_line_and_lines_the_site_says_to_its_reader_are_set_aside() -> None:
+    article, facts = read("glued-top-calls.txt")
+    # "Tram line to airport approved   2 hours ago   By Priya Natarajan": three parts.
+    assert (article.title, article.author, article.published) == (
+        "Tram line to airport approved",
+        "Priya Natarajan",
+        "",
+    )
+    assert texts(facts) == [
+        "Plans for a tram line linking the city centre to the airport have been approved by the regional "
+        "transport board.",
+        "The 14km line will cost £310m and is due to open in 2029, the board said on Tuesday.",
+        "Critics say the money would be better spent on buses.",
+        '"This is a vanity project," said councillor Owen Reyes.',
+        "The board's chair, Helen Ashby, said the tram would carry 8 million passengers a year.",
+    ]
+    kinds = dict((text, kind) for kind, text in aside(article))
+    assert kinds["Sign up for our free morning newsletter to get the latest news."] == "boilerplate"
+    assert kinds["Click here to follow us on Facebook."] == kinds["2 hours ago"] == "boilerplate"
+    assert kinds["This article was amended on 3 June 2025 to correct the cost of the line."] == "boilerplate"
+    assert kinds["Additional reporting by Tom Greer."] == "credit"
+
+
 def test_paragraphs_on_single_lines() -> None:
     article, facts = read("single-newlines.txt")
     assert article.title == "Council approves new library"

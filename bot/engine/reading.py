@@ -72,6 +72,25 @@ DATELINE = re.compile(
     r"^(?P<dateline>[A-Z][A-Z.'\- ]{1,40}(?:,\s*[A-Z][\w. ]{1,40})?(?:\s*\([^()\n]{1,40}\))?)"
     r"\s*(?:\u2014|\u2013|--?)\s+"
 )
+# What sets glued parts of a top line apart: three spaces or more, or a tab.
+_GLUE = re.compile(r" {3,}|\t+")
+# A time said relative to now ("2 hours ago"): when a page was scraped, not a date.
+_AGO = re.compile(r"^(?:updated\s+)?(?:an?|\d+)\s+(?:seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?)\s+ago$", re.I)
+# Sentences that are the site speaking to its reader, not the story: a call to action
+# ("Sign up for our newsletter.", "Click here to follow us on Facebook."), a staff
+# credit ("Additional reporting by Tom Greer."), a note on a correction.
+_CALL = frozenset("sign click tap follow subscribe download read watch listen join register visit".split())
+_QUOTE_MARK = re.compile("[\"\u201c\u201d\u2018\u2019\u00ab\u00bb]|(?:^|\\s)'")
+_FIRST_WORD = re.compile(r"([^\W\d_]+)\s")
+_ADDRESSED = frozenset("our us here newsletter newsletters app podcast".split())
+_CALL_WORDS = 20
+_STAFF_CREDIT = re.compile(
+    r"^(?:additional reporting|reporting|editing|writing|research|compiled|produced)\s+by\b", re.IGNORECASE
+)
+_AMENDED = re.compile(
+    r"^(?:correction\b|this (?:article|story|piece) (?:was|has been) (?:amended|updated|corrected|changed)\b)",
+    re.IGNORECASE,
+)
 # Lines near the top that may be a headline, byline or date, and the longest headline.
 _TOP_LINES = 6
 _HEADLINE_WORDS = 20
@@ -88,14 +107,23 @@ class Block:
 
 
 def _lines(text: str) -> list[tuple[int, int, bool]]:
-    """Non-blank lines as (start, end, follows a blank line), whitespace trimmed."""
-    found = []
+    """Non-blank lines as (start, end, follows a blank line), whitespace trimmed. Near the
+    top, a line whose parts are set apart by runs of spaces or tabs (a headline, a time
+    and a byline glued together by scraping) counts as one line a part."""
+    found: list[tuple[int, int, bool]] = []
     blank = False
     position = 0
     for line in text.split("\n"):
         stripped = line.strip()
         if stripped:
             start = position + len(line) - len(line.lstrip())
+            if len(found) < _TOP_LINES and _GLUE.search(stripped):
+                for part in _GLUE.split(stripped):
+                    offset = text.index(part, start)
+                    found.append((offset, offset + len(part), blank))
+                    start, blank = offset + len(part), False
+                position += len(line) + 1
+                continue
             found.append((start, start + len(stripped), blank))
             blank = False
         else:
@@ -125,6 +153,20 @@ def _furniture(line: str) -> bool:
     if not words or len(words) > _SHORT_WORDS or is_sentence(line):
         return False
     return bool(_LINK_LIKE.search(line) or _COUNTER.search(line) or not _FURNITURE.isdisjoint(words))
+
+
+def _addresses_reader(line: str, count: int) -> bool:
+    """A short sentence the site says to its reader (a call to action, a correction note)."""
+    if count > _CALL_WORDS or not is_sentence(line):
+        return False
+    if _AMENDED.match(line):
+        return True
+    if _QUOTE_MARK.search(line):
+        return False  # someone quoted ("Follow our lead," she said) is the story
+    first = _FIRST_WORD.match(line)  # a word of its own: "Follow-up talks ..." is not a call
+    return (
+        first is not None and first[1].casefold() in _CALL and not _ADDRESSED.isdisjoint(_WORD.findall(line.casefold()))
+    )
 
 
 def furniture_words(line: str) -> bool:
@@ -181,9 +223,9 @@ def read_blocks(text: str) -> list[Block]:
             kinds[number] = "boilerplate"
         elif _COPYRIGHT.search(line) and words[number] <= _COPYRIGHT_WORDS:
             kinds[number] = "copyright"
-        elif _credit_line(line):
+        elif _credit_line(line) or (_STAFF_CREDIT.match(line) and words[number] <= _SHORT_WORDS):
             kinds[number] = "credit"
-        elif _furniture(line):
+        elif _furniture(line) or _addresses_reader(line, words[number]) or _AGO.match(line):
             kinds[number] = "boilerplate"
     # The top: a headline first, then bylines and dates.
     content = [number for number, kind in enumerate(kinds) if kind == "body"]
