@@ -2,25 +2,27 @@
 
 On a terminal, replies are wrapped to its width by rich, with colour unless ``NO_COLOR``
 is set; through a pipe, lines come out plain and whole. Typing the number of a "did you
-mean" suggestion reads it; "help" explains how to ask; "quit", "bye", Ctrl-D or Ctrl-C
-leave.
+mean" suggestion reads it; "help" explains how to ask; "reload" reads the knowledge
+folder again (a folder that no longer loads keeps the articles loaded before); "quit",
+"bye", Ctrl-D or Ctrl-C leave.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TextIO
 
 from bot.engine.answer import Answer
 from bot.engine.conversation import Conversations
-from bot.engine.knowledge import Knowledge
+from bot.engine.knowledge import Knowledge, KnowledgeError
 from bot.engine.text import printable
 from bot.render import introduction, render_text
 
 _PROMPT = "you> "
 _QUIT = {"quit", "exit", "/quit", "/exit", ":q", "q"}
+_RELOAD = {"reload", "/reload"}
 _KEY = "terminal"
 
 
@@ -64,8 +66,10 @@ def run_chat(
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
     verbose: bool = False,
+    reload: Callable[[], Conversations] | None = None,
 ) -> int:
-    """Answer questions typed at the terminal, as one conversation, until EOF, Ctrl-C, "quit" or "bye"."""
+    """Answer questions typed at the terminal, as one conversation, until EOF, Ctrl-C, "quit" or "bye".
+    ``reload`` loads the knowledge folder again, for "reload"."""
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     interactive = stdin.isatty() and stdout.isatty()
@@ -82,9 +86,20 @@ def run_chat(
                 continue
             if not interactive:
                 stdout.write(f"{_PROMPT}{printable(question)}\n")
+            if reload is not None and question.lower() in _RELOAD:
+                try:
+                    conversation = reload()
+                except KnowledgeError as exc:
+                    screen.show(f"bot> Could not reload: {exc}\nStill answering from the articles loaded before.\n")
+                else:
+                    knowledge, suggestions = conversation.matcher.knowledge, []
+                    screen.show("bot> Reloaded. " + introduction(knowledge) + "\n")
+                continue
             answer = _picked(conversation, question, suggestions) or conversation.answer(_KEY, question)
             suggestions = list(answer.suggestion_ids) if answer.kind == "abstain" else []
             reply = render_text(answer, knowledge, color=screen.color, verbose=verbose, pickable=True)
+            if answer.kind == "help" and reload is not None:
+                reply += "\n- Type reload after adding, changing or removing articles in the knowledge folder."
             screen.show("bot> " + reply + "\n")
             if answer.kind == "goodbye":
                 break

@@ -15,12 +15,15 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from bot import wiring
 from bot.engine.knowledge import KnowledgeError
 from bot.engine.text import printable
 from bot.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from bot.engine.conversation import Conversations
 
 T = TypeVar("T")
 
@@ -133,7 +136,12 @@ def cmd_chat(args: argparse.Namespace) -> int:
     settings = _settings(args)
     matcher = _loaded(wiring.matcher_for, settings)
     verbose = getattr(args, "verbose", False)
-    return run_chat(matcher.knowledge, wiring.conversations_for(settings, matcher), verbose=verbose)
+
+    def reload() -> Conversations:
+        # Settings as they were at the start; the folder's files as they are now.
+        return wiring.conversations_for(settings, wiring.matcher_for(settings))
+
+    return run_chat(matcher.knowledge, wiring.conversations_for(settings, matcher), verbose=verbose, reload=reload)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

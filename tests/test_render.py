@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from bot.chat import run_chat
 from bot.engine.conversation import Conversations
-from bot.engine.knowledge import Knowledge
+from bot.engine.knowledge import Knowledge, load_knowledge
 from bot.engine.matcher import Matcher
 from bot.render import NOT_IN_ARTICLE, render_text
 
@@ -62,3 +64,57 @@ def test_chat_ends_on_quit(seed: Knowledge, matcher: Matcher) -> None:
     text = out.getvalue()
     assert "Cho Hyun visited Japan" in text
     assert "you> Who is Yoon?" not in text
+
+
+class _Typed(io.StringIO):
+    """Lines typed one by one, each running what the test does just before it is read."""
+
+    def __init__(self, steps: list[tuple[str, Callable[[], object] | None]]) -> None:
+        super().__init__()
+        self.steps = steps
+
+    def __iter__(self) -> Iterator[str]:  # type: ignore[override]
+        for line, before in self.steps:
+            if before is not None:
+                before()
+            yield line + "\n"
+
+
+def test_reload_in_the_chat_reads_the_folder_again_and_keeps_the_old_on_error(tmp_path: Path) -> None:
+    folder = tmp_path / "knowledge"
+    folder.mkdir()
+    (folder / "tram.txt").write_text(
+        "Tram line approved\n\nThe city approved a tram line to the airport on Tuesday.\n", encoding="utf-8"
+    )
+
+    def loaded() -> Conversations:
+        knowledge = load_knowledge(folder)
+        return Conversations(Matcher(knowledge, threshold=0.3))
+
+    def add_ferry() -> None:
+        (folder / "ferry.txt").write_text(
+            "Ferry cuts\n\nNorthsound Lines cut its sailings to Skerry Island to two a day.\n", encoding="utf-8"
+        )
+
+    def break_folder() -> None:
+        (folder / "ferry.txt").write_bytes(b"\xff\xfe not text")
+
+    first = loaded()
+    typed = _Typed(
+        [
+            ("how many sailings to skerry island a day", None),
+            ("reload", add_ferry),
+            ("how many sailings to skerry island a day", None),
+            ("reload", break_folder),
+            ("when was the tram line approved", None),
+        ]
+    )
+    out = io.StringIO()
+    assert run_chat(first.matcher.knowledge, first, stdin=typed, stdout=out, reload=loaded) == 0
+    replies = out.getvalue().split("you> ")
+    assert "does not say" in replies[1]
+    assert "Reloaded." in replies[2] and "(2 facts)" in replies[2]
+    assert "Northsound Lines cut its sailings" in replies[3]
+    assert "Could not reload" in replies[4] and "ferry.txt" in replies[4]
+    assert "Still answering from the articles loaded before" in replies[4]
+    assert "approved a tram line" in replies[5]
