@@ -131,10 +131,30 @@ def test_confidence_is_a_probability_and_deterministic(matcher: Matcher) -> None
         ("who is he".split(), "person"),
         ("where is it".split(), "place"),
         ("is lee coming".split(), None),
+        ("how long will it take".split(), "measure"),
     ],
 )
 def test_question_type(words: list[str], expected: str | None) -> None:
     assert question_type(words) == expected
+
+
+def test_how_long_is_answered_by_a_length_as_well_as_by_a_time() -> None:
+    # Each sentence holds the tram line; what each can tell is the kind of answer asked for.
+    text = (
+        "Tram line approved\n\n"
+        "The regional board approved the tram line to the airport on Tuesday.\n\n"
+        "The tram line will run for 14km, with nine stops.\n\n"
+        "Building the tram line will take three years, the board said."
+    )
+    article, facts = parse_article("tram", text)
+    matcher = Matcher(Knowledge(articles={article.id: article}, facts=tuple(facts), aliases=()))
+    for question, answer in [
+        ("How long will the tram line be?", "The tram line will run for 14km"),
+        ("How long will building the line take?", "Building the tram line will take three years"),
+        ("When was the tram line approved?", "The regional board approved"),
+    ]:
+        ranked = matcher.rank(matcher.analyse(question))
+        assert matcher.facts[ranked[0].fact_index].text.startswith(answer), question
 
 
 def test_each_fact_cites_its_own_article(two_articles: Path) -> None:

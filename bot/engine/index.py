@@ -40,6 +40,10 @@ from bot.engine.knowledge import (
 # Kinds of answer a fact can give, as bits of its type mask.
 TIME, NUMBER, PERSON, PLACE, STATEMENT = "time", "number", "person", "place", "statement"
 TYPE_BITS = {TIME: 1, NUMBER: 2, PERSON: 4, PLACE: 8, STATEMENT: 16}
+# "How long ...?" asks for a span: of time or of distance ("three years", "14km",
+# "since 2001"). A date alone ("on Tuesday") does not answer it.
+MEASURE = "measure"
+TYPE_BITS[MEASURE] = 32
 
 # Match strength through an alias: a "same" group counts in full, a "related" one less.
 ALIAS_SAME = 1.0
@@ -77,6 +81,17 @@ SPEECH_WORDS = frozenset(
 )
 _QUOTE = re.compile(r"[\"“”«»]")
 _DIGIT = re.compile(r"\d")
+_UNITS = (
+    r"(?:seconds?|minutes?|mins?|hours?|hrs?|days?|nights?|weeks?|months?|years?|decades?|centur(?:y|ies)|"
+    r"km|kilomet(?:re|er)s?|miles?|met(?:re|er)s?|cm|mm|ft|feet|foot|inch(?:es)?|yards?|mph|km/h)"
+)
+_QUANTITY = (
+    r"(?:\d[\d,.]*|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|"
+    r"thirty|forty|fifty|sixty|hundred|hundreds|thousand|thousands|million|several|few|many|within|under|over)"
+)
+# A span: a quantity and a unit ("three years", "14km", "45-minute"), or time counted
+# from or up to a point ("since 2001", "until March").
+_SPAN = re.compile(rf"\b{_QUANTITY}\s*-?\s*{_UNITS}\b|\b(?:since|until|till)\s+\w", re.IGNORECASE)
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b")
 
 # Words that refer back to the sentence before ("It was ...", "she too ...").
@@ -108,6 +123,8 @@ def type_mask(fact: Fact, words: set[str] | None = None) -> int:
         mask |= TYPE_BITS[PLACE]
     if words & SPEECH_WORDS or _QUOTE.search(fact.text):
         mask |= TYPE_BITS[STATEMENT]
+    if _SPAN.search(fact.text):
+        mask |= TYPE_BITS[MEASURE]
     return mask
 
 

@@ -23,7 +23,7 @@ from rapidfuzz import fuzz, process
 
 from bot.engine import lexicon
 from bot.engine import text as textmod
-from bot.engine.index import NUMBER, NUMBER_WORDS, PERSON, PLACE, STATEMENT, TIME, FactIndex
+from bot.engine.index import MEASURE, NUMBER, NUMBER_WORDS, PERSON, PLACE, STATEMENT, TIME, FactIndex
 
 # Match strength of the ways a question term can reach a fact term (aliases: bot.engine.index).
 _EXACT = 1.0
@@ -57,7 +57,7 @@ _QUESTION_TYPES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("how", "many"), NUMBER),
     (("how", "much"), NUMBER),
     (("how", "old"), NUMBER),
-    (("how", "long"), TIME),
+    (("how", "long"), MEASURE),
     (("what", "year"), TIME),
     (("which", "year"), TIME),
     (("what", "date"), TIME),
