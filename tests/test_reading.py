@@ -88,6 +88,20 @@ def test_a_glued_top_line_and_lines_the_site_says_to_its_reader_are_set_aside() 
     assert kinds["Additional reporting by Tom Greer."] == "credit"
 
 
+def test_labelled_captions_are_captions_and_player_lines_are_not_facts() -> None:
+    article, facts = read("labelled-captions.txt")
+    captions = [fact.text for fact in facts if fact.kind == "caption"]
+    assert captions == [
+        "Rescue teams used boats to reach stranded residents in Carlisle",
+        "Watch: Drone footage shows the extent of the flooding",
+    ]
+    assert not any("caption" in fact.text.lower() or "unsupported" in fact.text for fact in facts)
+    kinds = dict((text, kind) for kind, text in aside(article))
+    assert kinds["Media playback is unsupported on your device"] == kinds["Supported by"] == "boilerplate"
+    assert kinds["Image source, Getty Images"] == "credit"
+    assert next(fact.text for fact in facts if fact.kind == "sentence").startswith("Hundreds of people")
+
+
 def test_paragraphs_on_single_lines() -> None:
     article, facts = read("single-newlines.txt")
     assert article.title == "Council approves new library"

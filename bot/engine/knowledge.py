@@ -382,6 +382,8 @@ def parse_article(
         if block.kind == "caption":
             credit = reading.CREDIT.search(chunk)
             stop = start + (credit.start() if credit else len(chunk))
+            label = reading.CAPTION_LABEL.match(chunk)
+            start += label.end() if label else 0  # "Image caption, ": the caption is what follows
             if text[start:stop].strip():
                 facts.append(_fact(article_id, stored, number, 1, "caption", start, len(text[:stop].rstrip())))
             continue

@@ -42,6 +42,10 @@ _DATE = re.compile(
 )
 # A credit in brackets at the end of a caption: a name of at most six words.
 CREDIT = re.compile(r"\(\s*[A-Z][\w.&'/ -]{0,60}\)\s*$")
+# A caption that says it is one: "Image caption, Rescue teams ...", "Caption: ...".
+CAPTION_LABEL = re.compile(
+    r"^(?:(?:image|photo|picture|media|video)\s+caption|caption)\s*[,:\u2013\u2014-]\s*", re.IGNORECASE
+)
 _PICTURE_SOURCE = re.compile(r"^(?:image|photo|picture|photograph|video|graphic|illustration)s?\b", re.IGNORECASE)
 # Shapes of site furniture: links, handles, hashtags, counters ("3 of 12", "3/12").
 _LINK_LIKE = re.compile(r"https?://|www\.|\.(?:com|org|net|co\.uk)\b|(?:^|\s)[@#]\w|\S+@\S+\.\w")
@@ -52,7 +56,7 @@ _FURNITURE = frozenset(
     "print copy link comments comment advertisement advert ad ads sponsored promoted related recommended "
     "more trending popular subscribe subscription newsletter follow sign login log register cookies "
     "gallery slideshow next previous prev back close skip menu home top read watch listen "
-    "copyright rights reserved caption".split()
+    "copyright rights reserved caption playback unsupported javascript browser supported".split()
 )
 _HIGHLIGHT = "@highlight"
 # A site's copyright notice: "© 2025 Coastal Gazette. All rights reserved.", "Copyright
@@ -221,6 +225,8 @@ def read_blocks(text: str) -> list[Block]:
                 kinds[number + 1] = "summary"
         elif _RULE.match(line):
             kinds[number] = "boilerplate"
+        elif (label := CAPTION_LABEL.match(line)) and label.end() < len(line):
+            kinds[number] = "caption"
         elif _COPYRIGHT.search(line) and words[number] <= _COPYRIGHT_WORDS:
             kinds[number] = "copyright"
         elif _credit_line(line) or (_STAFF_CREDIT.match(line) and words[number] <= _SHORT_WORDS):
