@@ -138,6 +138,12 @@ def test_question_type(words: list[str], expected: str | None) -> None:
     assert question_type(words) == expected
 
 
+def single_article(article_id: str, text: str) -> Matcher:
+    """A matcher over one article read from ``text``, with no alias table."""
+    article, facts = parse_article(article_id, text)
+    return Matcher(Knowledge(articles={article.id: article}, facts=tuple(facts), aliases=()))
+
+
 def test_how_long_is_answered_by_a_length_as_well_as_by_a_time() -> None:
     # Each sentence holds the tram line; what each can tell is the kind of answer asked for.
     text = (
@@ -146,8 +152,7 @@ def test_how_long_is_answered_by_a_length_as_well_as_by_a_time() -> None:
         "The tram line will run for 14km, with nine stops.\n\n"
         "Building the tram line will take three years, the board said."
     )
-    article, facts = parse_article("tram", text)
-    matcher = Matcher(Knowledge(articles={article.id: article}, facts=tuple(facts), aliases=()))
+    matcher = single_article("tram", text)
     for question, answer in [
         ("How long will the tram line be?", "The tram line will run for 14km"),
         ("How long will building the line take?", "Building the tram line will take three years"),
@@ -193,8 +198,7 @@ HARBOR = (
 
 @pytest.fixture(scope="module")
 def harbor() -> Matcher:
-    article, facts = parse_article("harbor", HARBOR)
-    return Matcher(Knowledge(articles={article.id: article}, facts=tuple(facts), aliases=()))
+    return single_article("harbor", HARBOR)
 
 
 def test_a_sentence_that_refers_back_holds_some_of_the_sentence_before(harbor: Matcher) -> None:
@@ -298,8 +302,7 @@ def test_case_does_not_change_the_decision() -> None:
         "Mayor Ann Keller opened the new harbour office in Marlow on Monday.\n\n"
         "She said the office would serve fishing crews from across the county."
     )
-    article, facts = parse_article("harbour", text)
-    matcher = Matcher(Knowledge(articles={article.id: article}, facts=tuple(facts), aliases=()))
+    matcher = single_article("harbour", text)
     for careful, casual in [
         ("Does Ann Keller speak French?", "does ann keller speak french"),
         ("Where did Ann Keller open the office?", "where did ann keller open the office"),

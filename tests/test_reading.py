@@ -165,6 +165,13 @@ def test_metadata_files_still_win(tmp_path: Path) -> None:
     assert (article.title, article.author, article.published) == ("Our own title", "Desk", "5 March 2025")
 
 
+def answers_from_metadata(matcher: Matcher, expected: dict[str, str]) -> None:
+    """Each question is answered from an article's metadata, with the value given."""
+    for question, value in expected.items():
+        answer = matcher.answer(question)
+        assert answer.kind == "meta" and answer.meta is not None and answer.meta.value == value, question
+
+
 def test_questions_about_the_article_are_answered_from_its_metadata(tmp_path: Path) -> None:
     (tmp_path / "page.html").write_text((READING / "saved-page.html").read_text(encoding="utf-8"), encoding="utf-8")
     matcher = Matcher(load_knowledge(tmp_path))
@@ -174,9 +181,7 @@ def test_questions_about_the_article_are_answered_from_its_metadata(tmp_path: Pa
         "Which outlet reported it?": "Marlow Gazette",
         "What's the headline?": "Bridge reopens after storm repairs",
     }
-    for question, value in expected.items():
-        answer = matcher.answer(question)
-        assert answer.kind == "meta" and answer.meta is not None and answer.meta.value == value, question
+    answers_from_metadata(matcher, expected)
     assert matcher.answer("Where is this from?").kind == "abstain"  # no dateline: the article does not say
     assert matcher.answer("Who wrote Hamlet?").kind != "meta"
 
@@ -191,9 +196,7 @@ def test_an_article_named_by_its_subject_is_the_one_asked_about(tmp_path: Path) 
         "when was the flood story published": "5 March 2025",
         "Which outlet published the ferry article?": "Coastal Gazette",
     }
-    for question, value in expected.items():
-        answer = matcher.answer(question)
-        assert answer.kind == "meta" and answer.meta is not None and answer.meta.value == value, question
+    answers_from_metadata(matcher, expected)
     # Two articles and no subject: which one "this" is, only a conversation can tell.
     assert matcher.answer("Who wrote this?").kind != "meta"
     # A subject no article is about, and a report inside the article, are ordinary questions.

@@ -81,10 +81,16 @@ SPEECH_WORDS = frozenset(
 )
 _QUOTE = re.compile(r"[\"“”«»]")
 _DIGIT = re.compile(r"\d")
-_UNITS = (
-    r"(?:seconds?|minutes?|mins?|hours?|hrs?|days?|nights?|weeks?|months?|years?|decades?|centur(?:y|ies)|"
-    r"km|kilomet(?:re|er)s?|miles?|met(?:re|er)s?|cm|mm|ft|feet|foot|inch(?:es)?|yards?|mph|km/h)"
+_UNIT_WORDS = frozenset(
+    "second seconds minute minutes min mins hour hours hr hrs day days night nights week weeks month months "
+    "year years decade decades century centuries km kilometre kilometres kilometer kilometers mile miles "
+    "metre metres meter meters cm mm ft feet foot inch inches yard yards mph".split()
 )
+# The words a span needs, as a fact's words (a cheap test before the pattern): a unit,
+# "since", "until", or a number with its unit attached ("14km").
+_SPAN_WORDS = _UNIT_WORDS | {"since", "until", "till"}
+_ATTACHED_UNIT = re.compile(r"^\d[\d,.]*(?:km|m|cm|mm|ft|mph|kg|min|mins|hrs?)$")
+_UNITS = "(?:" + "|".join(sorted(_UNIT_WORDS, key=len, reverse=True)) + "|km/h)"
 _QUANTITY = (
     r"(?:\d[\d,.]*|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|"
     r"thirty|forty|fifty|sixty|hundred|hundreds|thousand|thousands|million|several|few|many|within|under|over)"
@@ -123,7 +129,9 @@ def type_mask(fact: Fact, words: set[str] | None = None) -> int:
         mask |= TYPE_BITS[PLACE]
     if words & SPEECH_WORDS or _QUOTE.search(fact.text):
         mask |= TYPE_BITS[STATEMENT]
-    if _SPAN.search(fact.text):
+    if (words & _SPAN_WORDS or any(_ATTACHED_UNIT.match(word) for word in words if word[:1].isdigit())) and (
+        _SPAN.search(fact.text)
+    ):
         mask |= TYPE_BITS[MEASURE]
     return mask
 
