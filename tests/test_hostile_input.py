@@ -82,3 +82,24 @@ def test_discord_replies_stay_within_limits(discord_bot: QABot, question: str) -
         assert len(getattr(item, "label", None) or "") <= 80
     choices = discord_bot.matcher.completions(question, embeds.CHOICES)
     assert len(choices) <= embeds.CHOICES and all(len(c) <= embeds.CHOICE_LIMIT for c in choices)
+
+
+def test_an_article_with_long_runs_of_spaces_is_read_without_runaway_work() -> None:
+    from bot.engine.index import FactIndex
+    from bot.engine.knowledge import parse_article
+
+    gap = " " * 20_000
+    text = (
+        f"Council approves budget{gap}2 hours ago{gap}By Ann Keller\n\n"
+        f"Published{gap}| 3 June 2025\n\n"
+        + "The council met on Monday.\n\n"
+        * 8  # past the top lines, which are read part by part
+        + f"The work took 5{gap}x years, and the council met since{gap}Monday.\n\n"
+        f"Sign up for our newsletter{gap}today.\n\n"
+        f"\u00a9 2025{gap}Marlow Gazette. All rights reserved.\n"
+    )
+    started = time.perf_counter()
+    article, facts = parse_article("budget", text)
+    FactIndex.build(Knowledge(articles={article.id: article}, facts=tuple(facts), aliases=()))
+    assert time.perf_counter() - started < 5.0  # generous: the point is no quadratic pattern
+    assert article.title == "Council approves budget" and facts

@@ -97,7 +97,9 @@ _QUANTITY = (
 )
 # A span: a quantity and a unit ("three years", "14km", "45-minute"), or time counted
 # from or up to a point ("since 2001", "until March").
-_SPAN = re.compile(rf"\b{_QUANTITY}\s*-?\s*{_UNITS}\b|\b(?:since|until|till)\s+\w", re.IGNORECASE)
+# (At most three spaces or hyphens between number and unit: a bounded gap keeps the
+# pattern linear on text with long runs of spaces.)
+_SPAN = re.compile(rf"\b{_QUANTITY}[\s-]{{0,3}}{_UNITS}\b|\b(?:since|until|till)\s+\w", re.IGNORECASE)
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b")
 
 # Words that refer back to the sentence before ("It was ...", "she too ...").
