@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.discord_app import embeds
@@ -103,3 +103,44 @@ def test_an_article_with_long_runs_of_spaces_is_read_without_runaway_work() -> N
     FactIndex.build(Knowledge(articles={article.id: article}, facts=tuple(facts), aliases=()))
     assert time.perf_counter() - started < 5.0  # generous: the point is no quadratic pattern
     assert article.title == "Council approves budget" and facts
+
+
+_PIECES = st.sampled_from(
+    [
+        "Council approves budget",
+        "By Ann Keller, Business reporter",
+        "Published 3 June 2025 | Updated 4 June 2025",
+        "2 hours ago",
+        "\u00a9 2025 Marlow Gazette. All rights reserved.",
+        "Image caption, Workers on the bridge",
+        "Sign up for our newsletter.",
+        "TOKYO (Kyodo) \u2014 The talks began on Monday.",
+        "The work took 5 years, the council said.",
+        '"It is done," she said.',
+        "Share",
+        "   ",
+        "\t",
+        "\n",
+        "\n\n",
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=40)), max_size=30).map("".join))
+@example("2 hours ago   \tCouncil approves budget")  # spaces then a tab: one gap, not two
+def test_any_text_is_read_into_facts_in_order_within_the_text(text: str) -> None:
+    from bot.engine.knowledge import parse_article
+
+    article, facts = parse_article("story", text)
+    stored = article.text
+    ends = [0]
+    for fact in facts:
+        assert 0 <= fact.start < fact.end <= len(stored)
+        assert fact.text == stored[fact.start : fact.end] and fact.text.strip()
+        assert fact.start >= ends[-1]  # in reading order, never overlapping
+        ends.append(fact.end)
+    assert len({fact.id for fact in facts}) == len(facts)
+    for part in article.set_aside:
+        assert 0 <= part.start < part.end <= len(stored)
+        assert not any(fact.start < part.end and part.start < fact.end for fact in facts)

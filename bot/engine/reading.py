@@ -77,7 +77,7 @@ DATELINE = re.compile(
     r"\s*(?:\u2014|\u2013|--?)\s+"
 )
 # What sets glued parts of a top line apart: three spaces or more, or a tab.
-_GLUE = re.compile(r" {3,}|\t+")
+_GLUE = re.compile(r"[ \t]*(?: {3}|\t)[ \t]*")
 # A time said relative to now ("2 hours ago"): when a page was scraped, not a date.
 _AGO = re.compile(r"^(?:updated\s+)?(?:an?|\d+)\s+(?:seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?)\s+ago$", re.I)
 # Sentences that are the site speaking to its reader, not the story: a call to action
@@ -122,7 +122,7 @@ def _lines(text: str) -> list[tuple[int, int, bool]]:
         if stripped:
             start = position + len(line) - len(line.lstrip())
             if len(found) < _TOP_LINES and _GLUE.search(stripped):
-                for part in _GLUE.split(stripped):
+                for part in filter(None, _GLUE.split(stripped)):
                     offset = text.index(part, start)
                     found.append((offset, offset + len(part), blank))
                     start, blank = offset + len(part), False
