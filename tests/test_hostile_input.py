@@ -144,3 +144,50 @@ def test_any_text_is_read_into_facts_in_order_within_the_text(text: str) -> None
     for part in article.set_aside:
         assert 0 <= part.start < part.end <= len(stored)
         assert not any(fact.start < part.end and part.start < fact.end for fact in facts)
+
+
+_TWO = ("copyright-footer", "gallery-share")
+_ASKING = st.sampled_from(
+    [
+        "who wrote the",
+        "when was the",
+        "which outlet published the",
+        "article",
+        "story",
+        "piece",
+        "about",
+        "on",
+        "ferry",
+        "flood",
+        "this",
+        "it",
+        "?",
+        "the",
+        "published",
+        "wrote",
+        "byline",
+        "headline",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_ASKING, st.text(max_size=12)), max_size=12).map(" ".join))
+def test_questions_about_one_of_several_articles_never_raise(question: str) -> None:
+    from pathlib import Path
+
+    from bot.engine.conversation import Conversations
+    from bot.engine.knowledge import parse_article
+
+    folder = Path(__file__).resolve().parent / "fixtures" / "reading"
+    parsed = [parse_article(name, (folder / f"{name}.txt").read_text(encoding="utf-8")) for name in _TWO]
+    knowledge = Knowledge(
+        articles={article.id: article for article, _ in parsed},
+        facts=tuple(fact for _, facts in parsed for fact in facts),
+        aliases=(),
+    )
+    talk = Conversations(Matcher(knowledge))
+    for _ in range(2):  # on its own, then as a follow-up
+        answer = talk.answer("fuzz", question)
+        assert answer.kind in ("answer", "abstain", "greeting", "help", "empty", "thanks", "goodbye", "meta")
+        assert render_text(answer, knowledge)
