@@ -195,3 +195,20 @@ def test_a_patch_looks_new_words_up_in_the_kept_dictionary(
     monkeypatch.setattr(simplemma, "lemmatize", unavailable)
     same_index(load_index(folder, cache), rebuilt)
     assert [lexicon._lemmatizer()(word) for word in words] == expected
+
+
+def test_without_the_trie_extra_a_patch_uses_simplemmas_own_table(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from simplemma.strategies.dictionaries import trie_dictionary_factory
+
+    from bot.engine import lexicon
+
+    monkeypatch.setattr(trie_dictionary_factory, "_TRIE_DEPS_AVAILABLE", False)  # as if marisa-trie were missing
+    cache = tmp_path / "cache"
+    load_index(folder, cache)
+    assert not list(cache.glob("simplemma-*/en.dic"))
+    write(folder, "quarry.txt", "Quarry reopens\n\nThe quarrymen were hauling granite blocks, the overseers said.")
+    lexicon.lemma.cache_clear()
+    lexicon._lemmatizer.cache_clear()
+    same_index(load_index(folder, cache), FactIndex.from_folder(folder))

@@ -74,7 +74,10 @@ def _lemmatizer() -> Callable[[str], str]:
             from simplemma.strategies import DefaultStrategy
             from simplemma.strategies.dictionaries.trie_dictionary_factory import TrieDictionaryFactory
 
-            factory = TrieDictionaryFactory(disk_cache_dir=str(folder))
+            try:
+                factory = TrieDictionaryFactory(disk_cache_dir=str(folder))
+            except ImportError:  # installed without simplemma's trie extra: its own table
+                return lambda word: str(simplemma.lemmatize(word, lang="en"))
             trie = simplemma.Lemmatizer(lemmatization_strategy=DefaultStrategy(dictionary_factory=factory))
             # simplemma builds a damaged file again from the same entries.
             return lambda word: str(trie.lemmatize(word, lang="en"))
@@ -94,6 +97,8 @@ def save_dictionary(root: Path) -> None:
     try:
         TrieDictionaryFactory(disk_cache_dir=str(partial)).get_dictionary("en")
         os.replace(partial / _DICTIONARY_FILE, folder / _DICTIONARY_FILE)
+    except ImportError:
+        pass  # installed without simplemma's trie extra: new words load simplemma's own table
     finally:
         shutil.rmtree(partial, ignore_errors=True)
 
