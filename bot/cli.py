@@ -325,13 +325,15 @@ def cmd_health(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from bot.render import counted
+
     settings = _settings(args)
     knowledge = _loaded(wiring.load_knowledge, settings)
     print(f"settings: ok (knowledge {settings.knowledge_dir}, threshold {wiring.threshold(settings)})")
     print(f"discord token: {'set' if settings.discord_token else 'not set'}")
     for article in knowledge.articles.values():
         count = len(knowledge.facts_of(article.id))
-        print(printable(f"article {article.id}: {count} facts, {article.citation()}"))
+        print(printable(f"article {article.id}: {counted(count, 'fact')}, {article.citation()}"))
         aside = sum(part.end - part.start for part in article.set_aside)
         if aside > len(article.text.strip()) / 2:
             print(
@@ -342,7 +344,14 @@ def cmd_check(args: argparse.Namespace) -> int:
                 ),
                 file=sys.stderr,
             )
-    counts = f"{len(knowledge.articles)} articles, {len(knowledge.facts)} facts, {len(knowledge.aliases)} alias groups"
+    counts = ", ".join(
+        counted(len(items), noun)
+        for items, noun in (
+            (knowledge.articles, "article"),
+            (knowledge.facts, "fact"),
+            (knowledge.aliases, "alias group"),
+        )
+    )
     print(f"knowledge: ok ({counts})")
     return 0
 

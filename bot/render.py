@@ -16,6 +16,11 @@ _STYLES = {"quote": "1", "cite": "36", "dim": "2", "warn": "33"}
 NOT_IN_ARTICLE = "The article does not say."
 
 
+def counted(number: int, noun: str) -> str:
+    """A count with its noun: "1 article", "10 facts"."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
 def _style(text: str, name: str, color: bool) -> str:
     text = printable(text)
     return f"\x1b[{_STYLES[name]}m{text}\x1b[0m" if color else text

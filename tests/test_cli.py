@@ -82,7 +82,7 @@ def test_facts_lists_ids() -> None:
 def test_check_ok_and_never_prints_the_token() -> None:
     result = run("check", env={"QABOT_DISCORD_TOKEN": "MTk4NjIyNDgzNDcxOTI1MjQ4.secret-token-value"})
     assert result.returncode == 0, result.stderr
-    assert "knowledge: ok (1 articles, 10 facts" in result.stdout
+    assert "knowledge: ok (1 article, 10 facts" in result.stdout
     assert "discord token: set" in result.stdout
     assert "secret-token-value" not in result.stdout + result.stderr
 
@@ -112,7 +112,7 @@ def test_env_file_with_unknown_keys_is_fine(tmp_path: Path) -> None:
     )
     result = run("check", cwd=tmp_path, env={"PYTHONPATH": str(ROOT)})
     assert result.returncode == 0, result.stderr
-    assert "1 articles, 1 facts" in result.stdout
+    assert "1 article, 1 fact" in result.stdout
 
 
 def test_eval_scores_a_fixture(tmp_path: Path) -> None:

@@ -204,7 +204,7 @@ def test_sighup_with_broken_knowledge_keeps_the_old_facts(bot: BotProcess, fake:
     finally:
         broken.unlink()
     bot.process.send_signal(signal.SIGHUP)
-    wait_for(lambda: "Reloaded: 1 articles, 10 facts." in bot.output(), what="the reload to succeed")
+    wait_for(lambda: "Reloaded: 1 article, 10 facts." in bot.output(), what="the reload to succeed")
     bot.alive()
 
 
@@ -324,7 +324,7 @@ def test_status_is_for_the_owner_and_shows_the_bot(bot: BotProcess, fake: FakeDi
     data = callback_for(fake, owner).body["data"]
     assert data["flags"] & EPHEMERAL
     fields = {field["name"]: field["value"] for field in data["embeds"][0]["fields"]}
-    assert fields["Knowledge"] == "1 articles, 10 facts"
+    assert fields["Knowledge"] == "1 article, 10 facts"
     assert "answered" in fields["Questions since start"] and "#0:" in fields["Shards"]
     assert fields["Feedback database"].endswith("KB")
 
@@ -383,9 +383,7 @@ def test_articles_are_added_listed_and_removed_by_the_owner_only(
     bad = upload(fake, "add", "broken.txt", b"\xff\xfe not text", user(1))
     assert "Not added" in bad.body["content"] and "UTF-8" in bad.body["content"]
     added = upload(fake, "add", "Marlow Harbor.txt", story, user(1))
-    assert (
-        "Added `marlow-harbor` (1 facts)" in added.body["content"] and "Reloaded: 2 articles" in added.body["content"]
-    )
+    assert "Added `marlow-harbor` (1 fact)" in added.body["content"] and "Reloaded: 2 articles" in added.body["content"]
     assert (workdir / "knowledge" / "marlow-harbor.txt").read_bytes() == story
     reply = ask(fake, "When did the harbor of Marlow reopen?", user(52))
     assert "reopened on Monday" in reply.body["data"]["embeds"][0]["description"]
@@ -393,5 +391,5 @@ def test_articles_are_added_listed_and_removed_by_the_owner_only(
     listed = article_command(fake, "list", [], user(1))
     assert "marlow-harbor" in listed.body["data"]["content"]
     removed = article_command(fake, "remove", [{"name": "article", "type": 3, "value": "marlow-harbor"}], user(1))
-    assert "Removed `marlow-harbor`" in removed.body["content"] and "Reloaded: 1 articles" in removed.body["content"]
+    assert "Removed `marlow-harbor`" in removed.body["content"] and "Reloaded: 1 article" in removed.body["content"]
     assert not (workdir / "knowledge" / "marlow-harbor.txt").exists()

@@ -36,6 +36,7 @@ from bot.engine.conversation import Conversations
 from bot.engine.index import FactIndex
 from bot.engine.knowledge import Knowledge, KnowledgeError
 from bot.engine.matcher import Matcher
+from bot.render import counted
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -332,7 +333,7 @@ class QABot(commands.AutoShardedBot):
         self.knowledge, self.matcher = knowledge, wiring.matcher_for(self.settings, index)
         self._fact_keys = _fact_keys(knowledge)
         self.conversations = wiring.conversations_for(self.settings, self.matcher)
-        message = f"Reloaded: {len(knowledge.articles)} articles, {len(knowledge.facts)} facts."
+        message = f"Reloaded: {counted(len(knowledge.articles), 'article')}, {counted(len(knowledge.facts), 'fact')}."
         log.info(message)
         return True, message
 

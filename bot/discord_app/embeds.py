@@ -15,7 +15,7 @@ import discord
 from bot.engine.answer import Answer
 from bot.engine.knowledge import Knowledge
 from bot.engine.text import clip
-from bot.render import NOT_IN_ARTICLE, introduction
+from bot.render import NOT_IN_ARTICLE, counted, introduction
 
 if TYPE_CHECKING:
     from bot.discord_app.bot import Status
@@ -106,7 +106,7 @@ def status_embed(status: Status) -> discord.Embed:
         for shard, latency in sorted(status.shards.items())
     )
     embed.add_field(name="Shards", value=clip(shards or "none connected", FIELD_LIMIT))
-    embed.add_field(name="Knowledge", value=f"{status.articles} articles, {status.facts} facts")
+    embed.add_field(name="Knowledge", value=f"{counted(status.articles, 'article')}, {counted(status.facts, 'fact')}")
     embed.add_field(name="Questions since start", value=f"{status.answered} answered, {status.abstained} abstained")
     size = "unavailable" if status.database_bytes is None else f"{status.database_bytes / 1024:.0f} KB"
     embed.add_field(name="Feedback database", value=size)

@@ -28,6 +28,7 @@ from bot.discord_app.cogs.qa.views import FactPages, FeedbackButton, SuggestionB
 from bot.engine.answer import Answer
 from bot.engine.knowledge import KnowledgeError
 from bot.engine.text import clip, normalize
+from bot.render import counted
 
 if TYPE_CHECKING:
     from bot.discord_app.bot import QABot
@@ -193,7 +194,7 @@ class QA(commands.Cog):
             await interaction.followup.send(clip(f"Not added: {exc}", embeds.MESSAGE_LIMIT), ephemeral=True)
             return
         _, reloaded = await self.bot.reload_knowledge()
-        text = f"Added `{article_id}` ({count} facts). {reloaded}"
+        text = f"Added `{article_id}` ({counted(count, 'fact')}). {reloaded}"
         await interaction.followup.send(clip(text, embeds.MESSAGE_LIMIT), ephemeral=True)
 
     @article.command(name="list", description="The articles the bot answers from")
@@ -201,7 +202,7 @@ class QA(commands.Cog):
     async def article_list(self, interaction: discord.Interaction[QABot]) -> None:
         knowledge = self.bot.knowledge
         lines = [
-            f"`{article.id}` {article.title} ({len(knowledge.facts_of(article.id))} facts)"
+            f"`{article.id}` {article.title} ({counted(len(knowledge.facts_of(article.id)), 'fact')})"
             for article in knowledge.articles.values()
         ]
         await interaction.response.send_message(
