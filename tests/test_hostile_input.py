@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 
 import pytest
@@ -171,22 +172,32 @@ _ASKING = st.sampled_from(
 )
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.one_of(_ASKING, st.text(max_size=12)), max_size=12).map(" ".join))
-def test_questions_about_one_of_several_articles_never_raise(question: str) -> None:
+@functools.cache
+def _two_articles() -> Matcher:
+    """A matcher over two articles of the reading fixtures, built once for every example."""
     from pathlib import Path
 
-    from bot.engine.conversation import Conversations
     from bot.engine.knowledge import parse_article
 
     folder = Path(__file__).resolve().parent / "fixtures" / "reading"
     parsed = [parse_article(name, (folder / f"{name}.txt").read_text(encoding="utf-8")) for name in _TWO]
-    knowledge = Knowledge(
-        articles={article.id: article for article, _ in parsed},
-        facts=tuple(fact for _, facts in parsed for fact in facts),
-        aliases=(),
+    return Matcher(
+        Knowledge(
+            articles={article.id: article for article, _ in parsed},
+            facts=tuple(fact for _, facts in parsed for fact in facts),
+            aliases=(),
+        )
     )
-    talk = Conversations(Matcher(knowledge))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_ASKING, st.text(max_size=12)), max_size=12).map(" ".join))
+def test_questions_about_one_of_several_articles_never_raise(question: str) -> None:
+    from bot.engine.conversation import Conversations
+
+    matcher = _two_articles()
+    knowledge = matcher.knowledge
+    talk = Conversations(matcher)
     for _ in range(2):  # on its own, then as a follow-up
         answer = talk.answer("fuzz", question)
         assert answer.kind in ("answer", "abstain", "greeting", "help", "empty", "thanks", "goodbye", "meta")
