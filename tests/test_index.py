@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +12,7 @@ import pytest
 from bot.engine import cache as cache_module
 from bot.engine.cache import cache_key, load_index, read_entry, write_entry
 from bot.engine.index import FactIndex, Texts
-from bot.engine.knowledge import FactTable, Knowledge, parse_article
+from bot.engine.knowledge import FactTable, Knowledge, KnowledgeError, parse_article
 from bot.engine.matcher import Matcher
 from tests.conftest import FIXTURES, KNOWLEDGE
 
@@ -76,7 +78,7 @@ def test_the_cache_is_data_not_code(folder: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     load_index(folder, cache)
     (entry,) = entries(cache)
-    assert sorted(path.name for path in entry.iterdir()) == ["arrays.npz", "index.json", "sources.json"]
+    assert sorted(path.name for path in entry.iterdir()) == ["arrays.npz", "digests.json", "index.json", "sources.json"]
     assert json.loads((entry / "index.json").read_text(encoding="utf-8"))["format"] == cache_module.FORMAT
     with np.load(entry / "arrays.npz", allow_pickle=False) as arrays:
         assert arrays["types"].dtype == np.uint8
@@ -242,3 +244,114 @@ def test_texts_are_decoded_one_at_a_time_and_cut_and_joined_as_bytes() -> None:
     joined = Texts.join([texts.part(2, 4), Texts.of(["new"]), texts.part(0, 2)])
     assert joined == [*strings[2:4], "new", *strings[0:2]]
     assert texts != ["", " lee visit japan ", " 東京 café "]
+
+
+# -- a cache that never lies (third reliability pass) ------------------------------------
+
+
+def _aged(path: Path, seconds: float = 10.0) -> None:
+    """Set a file's times back, as if written a while ago (past the racy window)."""
+    info = path.stat()
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns - int(seconds * 1e9)))
+
+
+def test_a_file_written_while_the_index_is_built_is_not_cached_with_its_old_digest(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "cache"
+    article = folder / "ishiba-lee-summit.txt"
+    original = article.read_bytes()
+    digests = cache_module.file_digests
+
+    def hashed_then_edited(folder: Path, names: list[str]) -> list[tuple[str, str]] | None:
+        found = digests(folder, names)
+        article.write_bytes(original + b"\n\nA sentence written during the build.\n")  # before it is parsed
+        return found
+
+    monkeypatch.setattr(cache_module, "file_digests", hashed_then_edited)
+    assert load_index(folder, cache).facts[-1].text == "A sentence written during the build."
+    monkeypatch.undo()
+    article.write_bytes(original)  # the edit taken back
+    texts = [fact.text for fact in load_index(folder, cache).facts]
+    assert "A sentence written during the build." not in texts
+    assert all(fact.end <= len(original.decode()) for fact in load_index(folder, cache).facts)
+
+
+def test_a_same_size_edit_that_keeps_the_modification_time_is_seen(folder: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    article = folder / "ishiba-lee-summit.txt"
+    _aged(article)
+    text = article.read_text(encoding="utf-8")
+    assert load_index(folder, cache)  # cached, with its stat record
+    before = article.stat()
+    article.write_text(text.replace("Shigeru Ishiba", "Shigeru Ishibb"), encoding="utf-8")
+    os.utime(article, ns=(before.st_atime_ns, before.st_mtime_ns))  # same size, same time
+    assert article.stat().st_size == before.st_size
+    assert any("Ishibb" in fact.text for fact in load_index(folder, cache).facts)
+
+
+def test_an_edited_index_json_is_not_trusted(folder: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    built = load_index(folder, cache)
+    (entry,) = entries(cache)
+    document = json.loads((entry / "index.json").read_text(encoding="utf-8"))
+    document["articles"][0][1] = "A title nobody wrote"  # still valid JSON
+    (entry / "index.json").write_text(json.dumps(document), encoding="utf-8")
+    again = load_index(folder, cache)
+    assert [article.title for article in again.knowledge.articles.values()] == [
+        article.title for article in built.knowledge.articles.values()
+    ]
+
+
+def test_a_load_timeout_while_reading_the_cache_keeps_the_entry(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "cache"
+    load_index(folder, cache)
+    (entry,) = entries(cache)
+
+    def timed_out(entry: Path) -> FactIndex:
+        raise KnowledgeError("loading took longer than 0.05 s (QABOT_LOAD_TIMEOUT)")
+
+    monkeypatch.setattr(cache_module, "read_entry", timed_out)
+    with pytest.raises(KnowledgeError, match=r"0\.05 s"):
+        load_index(folder, cache)
+    assert entries(cache) == [entry]
+
+
+def test_what_killed_writes_left_is_cleaned(folder: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    stale_folder = cache / ".index-abc.x1y2z3"
+    stale_folder.mkdir()
+    (stale_folder / "index.json").write_text("{}")
+    stale_record = cache / ".stat-abc.1234"
+    stale_record.write_text("x")
+    fresh = cache / ".index-def.q1w2e3"  # a write in progress elsewhere
+    fresh.mkdir()
+    for path in (stale_folder, stale_record):
+        os.utime(path, (1_000_000_000, 1_000_000_000))
+    load_index(folder, cache)
+    assert not stale_folder.exists() and not stale_record.exists()
+    assert fresh.exists()
+
+
+def test_a_fifo_in_the_cache_folder_is_not_waited_on(folder: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    load_index(folder, cache)
+    (entry,) = entries(cache)
+    (entry / "index.json").unlink()
+    os.mkfifo(entry / "index.json")
+    for record in cache.glob("stat-*"):
+        record.unlink()
+        os.mkfifo(record)
+    done = threading.Event()
+    found: list[FactIndex] = []
+
+    def load() -> None:
+        found.append(load_index(folder, cache))
+        done.set()
+
+    threading.Thread(target=load, daemon=True).start()
+    assert done.wait(30), "loading hung on a FIFO"
+    assert found[0].facts

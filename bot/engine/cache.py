@@ -15,17 +15,19 @@ doubt on reading (a damaged file, another format, a mismatch) is ignored and reb
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import logging
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -49,7 +51,7 @@ from bot.engine.knowledge import (
 log = logging.getLogger(__name__)
 
 # Bump when what an entry holds, or what the index code puts in it, changes.
-FORMAT = 14
+FORMAT = 15
 # Entries kept: the knowledge folders used most recently, and at most this many bytes.
 KEEP = 4
 MAX_BYTES = 2 * 1024**3
@@ -66,9 +68,43 @@ _SMALL_FACTS = 5_000
 # Files changed this recently may change again within the clock's resolution, so their
 # stat data do not yet stand for their contents (git's "racy" files).
 _RACY_SECONDS = 2.0
+# Each entry's JSON files' SHA-256 digests, checked on reading.
+_DIGESTS = "digests.json"
+# Temporary files and folders of a write that was killed are removed after this long (a
+# write in progress takes seconds).
+_STALE_SECONDS = 3600.0
 _COLUMNS = ("article", "paragraph", "sentence", "kind", "start", "end")
 # The articles' fields kept in index.json; their texts are kept in arrays.npz.
 _ARTICLE_FIELDS = ("id", "title", "author", "outlet", "published", "url", "dateline", "attribution", "path")
+
+
+def _open_regular(path: Path) -> BinaryIO:
+    """``path`` opened for reading when it is a regular file; a FIFO, device or folder in
+    its place raises OSError at once instead of blocking the read."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _read_bytes(path: Path) -> bytes:
+    with _open_regular(path) as source:
+        return source.read()
+
+
+def _read_checked(entry: Path, name: str) -> bytes:
+    """A JSON file of ``entry``, checked against the digest written beside it: an entry
+    edited or damaged after it was written is not trusted."""
+    data = _read_bytes(entry / name)
+    expected = json.loads(_read_bytes(entry / _DIGESTS).decode("ascii")).get(name)
+    if expected != hashlib.sha256(data).hexdigest():
+        raise ValueError(f"{name} does not match its digest")
+    return data
 
 
 def cache_key(folder: Path, names: list[str] | None = None) -> str:
@@ -110,19 +146,29 @@ def file_digests(folder: Path, names: list[str]) -> list[tuple[str, str]] | None
     return found
 
 
-Stat = tuple[int, int, int, int]  # size, modification time (ns), inode, device
+# size, modification time (ns), change time (ns), inode, device. The change time moves
+# on every write and cannot be set back, so an edit that keeps the size and resets the
+# modification time is still seen (git's index keeps it for the same reason).
+Stat = tuple[int, int, int, int, int]
 
 
 def file_stats(names: list[str]) -> list[Stat] | None:
-    """Each file's size, modification time, inode and device; None when one is gone."""
+    """Each file's size, modification and change times, inode and device; None when one
+    is gone."""
     found = []
     for name in names:
         try:
             info = os.stat(name)
         except OSError:
             return None
-        found.append((info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev))
+        found.append((info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev))
     return found
+
+
+def _unchanged(names: list[str], stats: list[Stat]) -> bool:
+    """Whether the files still have the stat data taken before they were hashed and read:
+    only then do the digests stand for what was parsed."""
+    return file_stats(names) == stats
 
 
 def load_index(folder: Path, cache_dir: Path | None) -> FactIndex:
@@ -169,7 +215,9 @@ def load_index(folder: Path, cache_dir: Path | None) -> FactIndex:
         if index is not None:
             return index
     index = FactIndex.from_folder(folder)
-    if key and digests is not None and stats is not None:
+    # A file written while it was hashed or parsed: what was parsed may not be what was
+    # hashed, so it is not cached under that key (the next start builds again).
+    if key and digests is not None and stats is not None and _unchanged(names, stats):
         index.lexicon = lexicon.table(index.words)
         try:
             _store(cache_dir, folder, key, index, names, stats, digests)
@@ -188,6 +236,8 @@ def _read(entry: Path) -> FactIndex | None:
         return None
     try:
         index = read_entry(entry)
+    except KnowledgeError:
+        raise  # the load timeout, which says nothing of the entry: it stays
     except Exception as exc:  # a damaged or foreign entry is rebuilt, never trusted
         log.warning("ignoring the unreadable index cache %s: %s", entry, exc)
         shutil.rmtree(entry, ignore_errors=True)
@@ -228,22 +278,22 @@ def _patched(
     of its own. None when there is no base to patch, or too much changed; the index is
     None when the change cannot be patched in."""
     try:
-        base_entry = cache_dir / (cache_dir / _base_name(folder)).read_text(encoding="ascii").strip()
-        recorded = json.loads((base_entry / "sources.json").read_bytes().decode("utf-8"))
+        base_entry = cache_dir / _read_bytes(cache_dir / _base_name(folder)).decode("ascii").strip()
+        recorded = json.loads(_read_checked(base_entry, "sources.json").decode("utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
         return None
     if recorded.get("format") != FORMAT or recorded.get("version") != __version__:
         return None
     written = float(recorded["written"])
-    table = {row[0]: (tuple(row[1:5]), row[5]) for row in recorded["files"]}
+    table = {row[0]: (tuple(row[1:6]), row[6]) for row in recorded["files"]}
     prefix = len(str(folder)) + 1
     digests: list[tuple[str, str]] = []
     changed: set[str] = set()
-    for name, stat in zip(names, stats, strict=True):
+    for name, info in zip(names, stats, strict=True):
         relative = name[prefix:]
         old = table.get(relative)
         # Files changed close to when the base was written may have changed unseen.
-        if old is not None and old[0] == stat and stat[1] / 1e9 < written - _RACY_SECONDS:
+        if old is not None and old[0] == info and info[2] / 1e9 < written - _RACY_SECONDS:
             digests.append((relative, old[1]))
             continue
         sha1 = _sha1(name)
@@ -274,6 +324,8 @@ def _patched(
     if index is None:
         return None, digests, False
     merge = len(affected) >= _MERGE_AT or len(index.knowledge.facts) < _SMALL_FACTS
+    if merge and not _unchanged(names, stats):
+        merge = False  # a file written while it was read: this run uses it, nothing keeps it
     if merge:
         with contextlib.suppress(OSError):
             _store(cache_dir, folder, key_of(digests), index, names, stats, digests)
@@ -308,9 +360,9 @@ def stat_key(folder: Path, names: list[str] | None = None, stats: list[Stat] | N
     digest = hashlib.sha256(f"{__version__}:{FORMAT}:{folder.resolve()}".encode())
     prefix = len(str(folder)) + 1
     newest = 0
-    for name, (size, mtime, inode, device) in zip(names, stats, strict=True):
-        digest.update(f"{name[prefix:]}\0{size}\0{mtime}\0{inode}\0{device}\n".encode())
-        newest = max(newest, mtime)
+    for name, (size, mtime, ctime, inode, device) in zip(names, stats, strict=True):
+        digest.update(f"{name[prefix:]}\0{size}\0{mtime}\0{ctime}\0{inode}\0{device}\n".encode())
+        newest = max(newest, mtime, ctime)
     return digest.hexdigest(), newest / 1e9
 
 
@@ -319,7 +371,7 @@ def _recalled(cache_dir: Path, quick: str) -> str:
     if not quick:
         return ""
     try:
-        key = (cache_dir / f"{_STAT_PREFIX}{quick}").read_text(encoding="ascii").strip()
+        key = _read_bytes(cache_dir / f"{_STAT_PREFIX}{quick}").decode("ascii").strip()
     except (OSError, UnicodeDecodeError):
         return ""
     return key if re.fullmatch(r"[0-9a-f]{64}", key) else ""
@@ -361,7 +413,14 @@ def write_entry(cache_dir: Path, name: str, index: FactIndex, files: list[list[A
                 [zipf for _, zipf in index.lexicon.values()],
             ],
         }
-        (partial / "index.json").write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+        digests: dict[str, str] = {}
+
+        def write_json(name: str, value: object) -> None:
+            data = json.dumps(value, ensure_ascii=False).encode("utf-8")
+            (partial / name).write_bytes(data)
+            digests[name] = hashlib.sha256(data).hexdigest()
+
+        write_json("index.json", document)
         if files is not None and index.sources is not None:
             sources = index.sources
             recorded = {
@@ -374,7 +433,8 @@ def write_entry(cache_dir: Path, name: str, index: FactIndex, files: list[list[A
                 "lower": dict(sources.lower),
                 "furniture": sources.furniture,
             }
-            (partial / "sources.json").write_text(json.dumps(recorded, ensure_ascii=False), encoding="utf-8")
+            write_json("sources.json", recorded)
+        (partial / _DIGESTS).write_text(json.dumps(digests), encoding="ascii")
         lengths = np.array([len(index.postings[term]) for term in terms], dtype=np.int64)
         if index.postings_flat is not None:
             postings = index.postings_flat
@@ -412,10 +472,11 @@ def write_entry(cache_dir: Path, name: str, index: FactIndex, files: list[list[A
 def read_entry(entry: Path) -> FactIndex:
     """The index stored in ``entry``; raises on anything unexpected."""
     # Decoded here: json.loads(bytes) decodes with "surrogatepass", three times slower.
-    document = json.loads((entry / "index.json").read_bytes().decode("utf-8"))
+    document = json.loads(_read_checked(entry, "index.json").decode("utf-8"))
     if document.get("format") != FORMAT or document.get("version") != __version__:
         raise ValueError("written by another version")
-    with np.load(entry / "arrays.npz", allow_pickle=False) as arrays:
+    # The zip's own CRCs check the arrays as they are read.
+    with _open_regular(entry / "arrays.npz") as source, np.load(source, allow_pickle=False) as arrays:
         types, context = arrays["types"], arrays["context"]
         postings, lengths = arrays["postings"], arrays["lengths"]
         columns = [arrays[name] for name in _COLUMNS]
@@ -488,3 +549,14 @@ def prune(cache_dir: Path) -> None:
             record.unlink(missing_ok=True)
     for old in cache_dir.glob("index-*.pickle"):
         old.unlink(missing_ok=True)
+    # What killed writes left: private folders and records not yet renamed into place.
+    now = time.time()
+    for leftover in cache_dir.glob(".*"):
+        with contextlib.suppress(OSError):
+            info = leftover.lstat()
+            if now - info.st_mtime < _STALE_SECONDS:
+                continue
+            if stat.S_ISDIR(info.st_mode) and leftover.name.startswith((f".{_PREFIX}", ".dictionary.")):
+                shutil.rmtree(leftover, ignore_errors=True)
+            elif leftover.name.startswith((f".{_STAT_PREFIX}", f".{_BASE_PREFIX}")):
+                leftover.unlink(missing_ok=True)
