@@ -8,9 +8,13 @@ hidden temporary name and renamed into place, so a loader never sees half a file
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import os
 import re
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 from bot.engine.knowledge import (
@@ -25,6 +29,30 @@ from bot.engine.knowledge import (
 
 # The longest article id made from a file name.
 _ID_CHARS = 80
+# Adding and removing hold this lock file in the knowledge folder, so two at once (two
+# `qabot add`, or /article add beside the command line) check and write one after the other.
+LOCK_FILE = ".qabot.lock"
+_READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Hold the knowledge folder's lock (``fcntl.flock`` on :data:`LOCK_FILE`)."""
+    try:
+        fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+    except OSError as exc:
+        raise _write_error(folder, exc) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _write_error(folder: Path, exc: OSError) -> KnowledgeError:
+    if exc.errno in _READ_ONLY:
+        return KnowledgeError(f"{folder.resolve()}: the knowledge folder is read-only; articles cannot be changed")
+    return KnowledgeError(f"{folder.resolve()}: cannot be written ({exc.strerror})")
 
 
 def article_id_for(name: str) -> str:
@@ -56,21 +84,28 @@ def add_article(folder: Path, name: str, data: bytes, *, limit: int) -> tuple[st
     article_id = article_id_for(name)
     if not folder.is_dir():
         raise KnowledgeError(f"{folder.resolve()}: knowledge folder does not exist (QABOT_KNOWLEDGE_DIR)")
-    taken = [path for path in file_names(folder, ARTICLE_SUFFIXES) if _stem(path) == article_id]
-    if taken:
-        raise KnowledgeError(f"an article '{article_id}' exists already ({taken[0]}); remove it first")
     text, meta = read_web_page(raw, name) if suffix in WEB_PAGE_SUFFIXES else (raw, None)
     _, facts = parse_article(article_id, text, meta)
     if not facts:
         raise KnowledgeError(f"{name}: no sentences found in it")
-    target = folder / f"{article_id}{suffix}"
-    partial = folder / f".{article_id}.{secrets.token_hex(4)}.partial"
-    try:
-        partial.write_bytes(data)
-        os.replace(partial, target)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise KnowledgeError(f"{target.resolve()}: cannot be written ({exc.strerror})") from None
+    with folder_lock(folder):
+        # Checked under the lock: another add of the same id waits, then finds it taken.
+        taken = [path for path in file_names(folder, ARTICLE_SUFFIXES) if _stem(path) == article_id]
+        if taken:
+            raise KnowledgeError(f"an article '{article_id}' exists already ({taken[0]}); remove it first")
+        target = folder / f"{article_id}{suffix}"
+        partial = folder / f".{article_id}.{secrets.token_hex(4)}.partial"
+        try:
+            partial.write_bytes(data)
+            # A link never replaces a file: one put there by hand meanwhile is kept.
+            os.link(partial, target)
+        except FileExistsError:
+            raise KnowledgeError(f"an article '{article_id}' exists already ({target}); remove it first") from None
+        except OSError as exc:
+            raise _write_error(folder, exc) from None
+        finally:
+            with contextlib.suppress(OSError):
+                partial.unlink()
     return article_id, len(facts)
 
 
@@ -79,14 +114,19 @@ def remove_article(folder: Path, article_id: str) -> list[Path]:
     the files removed. Raises KnowledgeError when there is no such article."""
     if not folder.is_dir():
         raise KnowledgeError(f"{folder.resolve()}: knowledge folder does not exist (QABOT_KNOWLEDGE_DIR)")
-    found = [Path(path) for path in file_names(folder, (*ARTICLE_SUFFIXES, META_SUFFIX)) if _stem(path) == article_id]
-    if not any(path.name.endswith(ARTICLE_SUFFIXES) for path in found):
-        raise KnowledgeError(f"no article '{article_id}' in {folder.resolve()}")
-    for path in found:
-        try:
-            path.unlink()
-        except OSError as exc:
-            raise KnowledgeError(f"{path}: cannot be removed ({exc.strerror})") from None
+    with folder_lock(folder):
+        found = [
+            Path(path) for path in file_names(folder, (*ARTICLE_SUFFIXES, META_SUFFIX)) if _stem(path) == article_id
+        ]
+        if not any(path.name.endswith(ARTICLE_SUFFIXES) for path in found):
+            raise KnowledgeError(f"no article '{article_id}' in {folder.resolve()}")
+        for path in found:
+            try:
+                path.unlink()
+            except OSError as exc:
+                if exc.errno in _READ_ONLY:
+                    raise _write_error(folder, exc) from None
+                raise KnowledgeError(f"{path}: cannot be removed ({exc.strerror})") from None
     return found
 
 
