@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     # more "the article does not say"); see the trade-off table in the README. Unset,
     # the threshold chosen when the confidence model was fit (bot/engine/confidence.json).
     answer_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    # The reader: a small transformer that reads the question beside each candidate fact
+    # (bot/engine/models/reader). Off ("off", "false"), the lexical evidence alone decides:
+    # no model is loaded (about 60 MB less memory, tens of ms less per question) and
+    # answers are worse on paraphrases; the README's quality table shows both.
+    reader: bool = True
     # Most facts quoted in one answer, when several facts answer together.
     max_facts: int = Field(default=3, ge=1, le=10)
     # Most "did you mean" suggestions offered when the bot abstains.
@@ -60,7 +65,8 @@ class Settings(BaseSettings):
     # Seconds loading the knowledge folder may take (at start, /reload, SIGHUP) before it
     # is given up; a reload that runs out keeps the old facts. An archive of 100,000
     # facts takes about half a minute on two cores without the cache.
-    load_timeout: float = Field(default=600.0, gt=0)
+    # At most a day: the timer that enforces it takes no larger value (nor infinity).
+    load_timeout: float = Field(default=600.0, gt=0, le=86_400)
     # Questions longer than this are cut before matching; bounds the work per question.
     max_question_chars: int = Field(default=500, ge=10, le=10_000)
 
@@ -122,8 +128,17 @@ class Settings(BaseSettings):
     @field_validator("shard_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
+        # Commas, spaces or both separate ids: "0,1", "2 3", "2, 3".
         if isinstance(value, str):
-            return [int(part) for part in value.replace(" ", "").split(",") if part] or None
+            return [int(part) for part in value.replace(",", " ").split()] or None
+        return value
+
+    @field_validator("knowledge_dir", "cache_dir", "log_file", "health_file", "database_path", mode="before")
+    @classmethod
+    def _home(cls, value: object) -> object:
+        # "~/qcache" in .env means the home folder, as in a shell.
+        if isinstance(value, str | Path):
+            return Path(value).expanduser()
         return value
 
     @model_validator(mode="after")
