@@ -26,6 +26,7 @@ from bot.engine.knowledge import (
     parse_article,
     read_web_page,
 )
+from bot.engine.text import printable
 
 # The longest article id made from a file name.
 _ID_CHARS = 80
@@ -115,9 +116,13 @@ def remove_article(folder: Path, article_id: str) -> list[Path]:
     if not folder.is_dir():
         raise KnowledgeError(f"{folder.resolve()}: knowledge folder does not exist (QABOT_KNOWLEDGE_DIR)")
     with folder_lock(folder):
-        found = [
-            Path(path) for path in file_names(folder, (*ARTICLE_SUFFIXES, META_SUFFIX)) if _stem(path) == article_id
-        ]
+        names = file_names(folder, (*ARTICLE_SUFFIXES, META_SUFFIX))
+        found = [Path(path) for path in names if _stem(path) == article_id]
+        if not found:
+            # An id as printed: a file name holding escape sequences is shown without them.
+            stems = {_stem(path) for path in names if printable(_stem(path)) == article_id}
+            if len(stems) == 1:
+                found = [Path(path) for path in names if _stem(path) in stems]
         if not any(path.name.endswith(ARTICLE_SUFFIXES) for path in found):
             raise KnowledgeError(f"no article '{article_id}' in {folder.resolve()}")
         for path in found:

@@ -90,7 +90,10 @@ def run_chat(
                 try:
                     conversation = reload()
                 except KnowledgeError as exc:
-                    screen.show(f"bot> Could not reload: {exc}\nStill answering from the articles loaded before.\n")
+                    screen.show(
+                        f"bot> Could not reload: {printable(str(exc))}\n"
+                        "Still answering from the articles loaded before.\n"
+                    )
                 else:
                     knowledge, suggestions = conversation.matcher.knowledge, []
                     screen.show("bot> Reloaded. " + introduction(knowledge) + "\n")

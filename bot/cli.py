@@ -92,7 +92,8 @@ def _parser() -> argparse.ArgumentParser:
     backup = commands.add_parser(
         "backup", parents=[common], help="copy the feedback database, safely while the bot runs"
     )
-    backup.add_argument("path", type=Path, metavar="PATH", help="the copy to write (a folder: a dated file in it)")
+    # A string, not a Path: "newdir/" says a folder is meant, and Path would drop the slash.
+    backup.add_argument("path", metavar="PATH", help="the copy to write (a folder: a dated file in it)")
     commands.add_parser("health", parents=[common], help="whether the running bot is connected (QABOT_HEALTH_FILE)")
     add = commands.add_parser("add", parents=[common], help="check an article file and copy it into the knowledge")
     add.add_argument("file", type=Path, metavar="FILE", help="a .txt, .md or .html article")
@@ -117,7 +118,7 @@ def _loaded(load: Callable[[Settings], T], settings: Settings) -> T:
 
     def expired(signum: int, frame: object) -> None:
         raise KnowledgeError(
-            f"loading {settings.knowledge_dir.resolve()} took longer than {settings.load_timeout:.0f} s "
+            f"loading {settings.knowledge_dir.resolve()} took longer than {settings.load_timeout:g} s "
             "(QABOT_LOAD_TIMEOUT)"
         )
 
@@ -269,7 +270,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     removed = remove_article(settings.knowledge_dir, args.article)
-    print("removed " + ", ".join(str(path) for path in removed))
+    print(printable("removed " + ", ".join(str(path) for path in removed)))
     return 0
 
 
@@ -302,14 +303,20 @@ def cmd_backup(args: argparse.Namespace) -> int:
     source = settings.database_path
     if not source.is_file():
         raise SettingsError(f"{source.resolve()}: no database there to back up (QABOT_DATABASE_PATH)")
-    target = args.path / time.strftime("qabot-%Y%m%d-%H%M%S.sqlite3") if args.path.is_dir() else args.path
+    path = Path(args.path).expanduser()
+    if args.path.endswith(("/", os.sep)) and not path.is_dir():
+        raise SettingsError(f"{printable(str(path.resolve()))}: no such folder to back up into")
+    target = path / time.strftime("qabot-%Y%m%d-%H%M%S.sqlite3") if path.is_dir() else path
     if target.exists():
         raise SettingsError(f"{target.resolve()}: already exists; choose another path")
     try:
         votes, questions = backup(source, target)
     except (sqlite3.Error, OSError) as exc:
         raise SettingsError(f"backing up {source.resolve()} to {target.resolve()} failed: {exc}") from None
-    print(f"backed up {votes} votes and {questions} unanswered questions to {target.resolve()}")
+    from bot.render import counted
+
+    done = f"{counted(votes, 'vote')} and {counted(questions, 'unanswered question')}"
+    print(f"backed up {done} to {printable(str(target.resolve()))}")
     return 0
 
 

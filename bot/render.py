@@ -29,9 +29,9 @@ def _style(text: str, name: str, color: bool) -> str:
 def introduction(knowledge: Knowledge) -> str:
     """What the bot knows and how to ask, for greetings and help."""
     titles = [article.title for article in knowledge.articles.values()]
-    listed = "; ".join(titles[:5]) + (f"; and {len(titles) - 5} more" if len(titles) > 5 else "")
+    listed = "; ".join(titles[:5]) + (f"; and {len(titles) - 5:,} more" if len(titles) > 5 else "")
     return printable(
-        f"Hi! I answer questions about {listed} ({len(knowledge.facts)} facts). "
+        f"Hi! I answer questions about {listed} ({counted(len(knowledge.facts), 'fact')}). "
         "Ask in your own words, for example who, what, when or where, and I quote the "
         "sentences that answer, with their source. When the article does not say, I tell you."
     )

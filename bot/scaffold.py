@@ -1,10 +1,12 @@
 """``qabot init``: a knowledge folder with the example article, and a ``.env`` to edit.
 
-Files that already exist are kept, never overwritten.
+Files that already exist are kept, never overwritten; a link is never written through,
+even one whose target does not exist.
 """
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -21,10 +23,15 @@ def init(target: Path) -> list[str]:
     wanted.append((data / "env.example", target / ".env"))
     done = []
     for source, path in wanted:
-        if path.exists():
-            done.append(f"kept    {path.resolve()} (it exists)")
+        try:
+            # O_EXCL: fails on anything already there, a dangling link included.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        except FileExistsError:
+            why = "a link to nothing; not followed" if path.is_symlink() and not path.exists() else "it exists"
+            done.append(f"kept    {path.absolute()} ({why})")
             continue
-        path.write_bytes(source.read_bytes())
+        with os.fdopen(fd, "wb") as target_file:
+            target_file.write(source.read_bytes())
         done.append(f"created {path.resolve()}")
     return done
 

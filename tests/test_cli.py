@@ -350,6 +350,32 @@ def test_init_creates_a_knowledge_folder_and_a_dot_env_and_keeps_what_exists(tmp
     assert asked.returncode == 0 and "Cho Hyun visited Japan" in asked.stdout
 
 
+def test_a_file_name_with_escape_sequences_is_printed_without_them_and_removed_by_its_shown_id(
+    tmp_path: Path,
+) -> None:
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    (knowledge / "tram.txt").write_text("Tram line\n\nThe city approved a tram line.\n", encoding="utf-8")
+    hostile = knowledge / "evil\x1b]2;pwned\x07.txt"
+    hostile.write_text("Ferry cuts\n\nThe ferry runs twice a day.\n", encoding="utf-8")
+    checked = run("check", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    assert "\x1b" not in checked.stdout and "article evil:" in checked.stdout
+    removed = run("remove", "evil", cwd=tmp_path)
+    assert removed.returncode == 0, removed.stderr
+    assert "\x1b" not in removed.stdout + removed.stderr and "removed" in removed.stdout
+    assert not hostile.exists() and (knowledge / "tram.txt").exists()
+
+
+def test_init_never_writes_through_a_dangling_link(tmp_path: Path) -> None:
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / ".env").symlink_to(tmp_path / "elsewhere.env")
+    result = run("init", str(tmp_path / "mine"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "link to nothing" in result.stdout
+    assert not (tmp_path / "elsewhere.env").exists()
+
+
 def test_a_missing_knowledge_folder_names_the_full_path_and_the_way_out(tmp_path: Path) -> None:
     result = run("ask", "Who is Cho Hyun?", cwd=tmp_path)
     assert result.returncode == 2

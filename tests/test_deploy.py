@@ -50,3 +50,21 @@ def test_the_systemd_unit_restarts_reloads_and_keeps_the_token_out() -> None:
     assert service["ExecReload"] == "/bin/kill -HUP $MAINPID"
     assert service["ExecStart"].endswith("qabot run")
     assert "QABOT_DISCORD_TOKEN" not in (ROOT / "deploy" / "qabot.service").read_text(encoding="utf-8")
+
+
+def test_the_example_settings_blank_nothing_the_image_sets() -> None:
+    """Compose passes every line of .env into the container, over the image's ENV: a
+    blank value there would unset the cache folder, health file and log file."""
+    import re
+
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    image_sets = set(re.findall(r"\b(QABOT_[A-Z_]+)=", dockerfile))
+    assert {"QABOT_CACHE_DIR", "QABOT_HEALTH_FILE", "QABOT_LOG_FILE"} <= image_sets
+    for name in ("env.example",):
+        lines = (ROOT / "bot" / "data" / name).read_text(encoding="utf-8").splitlines()
+        assigned = dict(line.split("=", 1) for line in lines if line.startswith("QABOT_"))
+        assert not [key for key, value in assigned.items() if not value.strip()], "blank values in .env.example"
+        assert not image_sets & set(assigned), "the example overrides what the image sets"
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text(encoding="utf-8"))
+    knowledge = [volume for volume in compose["services"]["qabot"]["volumes"] if ":/knowledge" in volume]
+    assert knowledge and not knowledge[0].endswith(":ro"), "/article add needs a writable knowledge folder"

@@ -156,7 +156,7 @@ def test_backup_copies_the_database_while_it_is_in_use(tmp_path: Path) -> None:
     finally:
         store.close()
     assert result.returncode == 0, result.stderr
-    assert "1 votes and 1 unanswered questions" in result.stdout
+    assert "1 vote and 1 unanswered question to" in result.stdout
     assert FeedbackStore(target).votes() == [("a:p1.s1", 1)]
     again = subprocess.run(
         [sys.executable, "-m", "bot", "backup", str(target)], cwd=ROOT, env=env, capture_output=True, text=True
@@ -166,3 +166,12 @@ def test_backup_copies_the_database_while_it_is_in_use(tmp_path: Path) -> None:
         [sys.executable, "-m", "bot", "backup", str(tmp_path)], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert into_folder.returncode == 0 and len(list(tmp_path.glob("qabot-*.sqlite3"))) == 1
+    missing = subprocess.run(
+        [sys.executable, "-m", "bot", "backup", f"{tmp_path / 'newdir'}/"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert missing.returncode == 2 and "no such folder" in missing.stderr
+    assert not (tmp_path / "newdir").exists()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bot.chat import run_chat
 from bot.engine.conversation import Conversations
-from bot.engine.knowledge import Knowledge, load_knowledge
+from bot.engine.knowledge import Knowledge, KnowledgeError, load_knowledge
 from bot.engine.matcher import Matcher
 from bot.render import NOT_IN_ARTICLE, render_text
 
@@ -118,3 +118,18 @@ def test_reload_in_the_chat_reads_the_folder_again_and_keeps_the_old_on_error(tm
     assert "Could not reload" in replies[4] and "ferry.txt" in replies[4]
     assert "Still answering from the articles loaded before" in replies[4]
     assert "approved a tram line" in replies[5]
+
+
+def test_a_reload_error_naming_a_hostile_file_prints_no_escape_sequence(tmp_path: Path) -> None:
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "tram.txt").write_text("Tram line approved\n\nThe city approved a tram line.\n", encoding="utf-8")
+    first = Conversations(Matcher(load_knowledge(folder), threshold=0.3))
+
+    def broken() -> Conversations:
+        raise KnowledgeError(f"{folder}/evil\x1b]2;pwned\x07\x1b[2J.txt: not UTF-8 text (byte 0)")
+
+    out = io.StringIO()
+    assert run_chat(first.matcher.knowledge, first, stdin=_Typed([("reload", None)]), stdout=out, reload=broken) == 0
+    assert "Could not reload" in out.getvalue() and "evil" in out.getvalue()
+    assert "\x1b" not in out.getvalue() and "\x07" not in out.getvalue()

@@ -9,6 +9,7 @@ that mention the bot, which are the only messages it reads.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import hashlib
 import json
@@ -32,6 +33,7 @@ from bot.discord_app.health import INTERVAL as HEALTH_INTERVAL
 from bot.discord_app.health import write_health
 from bot.discord_app.store import OffLoopStore, open_store
 from bot.discord_app.translations import Translator
+from bot.engine.answer import Answer
 from bot.engine.conversation import Conversations
 from bot.engine.index import FactIndex
 from bot.engine.knowledge import Knowledge, KnowledgeError
@@ -181,6 +183,10 @@ class QABot(commands.AutoShardedBot):
         self._fact_keys = _fact_keys(index.knowledge)
         self.matcher: Matcher = wiring.matcher_for(settings, index)
         self.conversations: Conversations = wiring.conversations_for(settings, self.matcher)
+        # Answering (the reader's model above all) runs on this one thread, off the event
+        # loop, so the gateway's heartbeat never waits on it; one thread keeps the
+        # conversations' turns in order.
+        self.engine = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="qabot-engine")
         url = settings.database_url.get_secret_value() if settings.database_url else None
         self.store = OffLoopStore(
             open_store(
@@ -341,7 +347,15 @@ class QABot(commands.AutoShardedBot):
         self._health_changed.set()
         log.info("ready as %s in %d servers", self.user, len(self.guilds))
 
+    async def answer(self, conversation: str, question: str) -> Answer:
+        """The next turn of ``conversation``, answered on the engine's thread."""
+        conversations = self.conversations  # a reload may swap it meanwhile; this turn keeps its own
+        return await asyncio.get_running_loop().run_in_executor(
+            self.engine, conversations.answer, conversation, question
+        )
+
     async def close(self) -> None:
+        self.engine.shutdown(wait=False, cancel_futures=True)
         for task in self._watchdogs.values():
             task.cancel()
         if self._health is not None and self.settings.health_file is not None:

@@ -8,13 +8,14 @@ so Discord never rejects a reply for its size; :func:`fit` enforces the total la
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING
 
 import discord
 
 from bot.engine.answer import Answer
 from bot.engine.knowledge import Knowledge
-from bot.engine.text import clip
+from bot.engine.text import clip, printable
 from bot.render import NOT_IN_ARTICLE, counted, introduction
 
 if TYPE_CHECKING:
@@ -32,18 +33,42 @@ CHOICES = 25
 COLOUR = discord.Colour.blurple()
 
 
+# Discord's markdown: emphasis, spoilers, code, masked links and mention markup anywhere;
+# quotes, headings and list items at the start of a line. discord.utils.escape_markdown
+# leaves the second of two links on a line live, so every such character is escaped
+# (Discord shows a backslash-escaped punctuation mark as the mark alone).
+_MARKDOWN = re.compile(r"[\\*_~|`\[\]<]|^(\s*)([>#-])", re.MULTILINE)
+
+
+def shown(text: str) -> str:
+    """Text from an article or a user, as Discord shows it: its markdown escaped, so a
+    masked link (``[statement](https://...)``) stays visible as text, and spoilers, code
+    fences, headings and bold stay literal."""
+    return _MARKDOWN.sub(
+        lambda found: f"{found.group(1)}\\{found.group(2)}" if found.group(2) else "\\" + found.group(0),
+        printable(text),
+    )
+
+
+def code(text: str) -> str:
+    """Text shown in inline code (an id): backticks cannot close it early."""
+    return "`" + printable(text).replace("`", "'") + "`"
+
+
 def answer_embed(answer: Answer, knowledge: Knowledge) -> discord.Embed:
     """The answer as an embed: quotes with numbered citations, the source in the footer."""
     budget = DESCRIPTION_LIMIT
     quotes = []
     for number, item in enumerate(answer.facts, start=1):
-        line = f"> {clip(item.fact.text, max(10, budget - 16))} **[{number}]**"
+        line = f"> {shown(clip(item.fact.text, max(10, budget - 16)))} **[{number}]**"
         quotes.append(line)
         budget -= len(line) + 2
         if budget <= 40:
             break
     embed = discord.Embed(
-        title=clip(answer.question.strip() or "Answer", TITLE_LIMIT), description="\n\n".join(quotes), colour=COLOUR
+        title=clip(shown(answer.question.strip()) or "Answer", TITLE_LIMIT),
+        description="\n\n".join(quotes),
+        colour=COLOUR,
     )
     articles = list(dict.fromkeys(item.fact.article_id for item in answer.facts))
     first = knowledge.articles[articles[0]]
@@ -55,7 +80,7 @@ def answer_embed(answer: Answer, knowledge: Knowledge) -> discord.Embed:
                 f"[{n}]" for n, item in enumerate(answer.facts, start=1) if item.fact.article_id == article_id
             )
             embed.add_field(
-                name=numbers, value=clip(knowledge.articles[article_id].citation(), FIELD_LIMIT), inline=False
+                name=numbers, value=clip(shown(knowledge.articles[article_id].citation()), FIELD_LIMIT), inline=False
             )
     ids = ", ".join(item.fact.id for item in answer.facts)
     embed.set_footer(text=clip(f"{first.citation()} · {ids} · confidence {answer.confidence:.2f}", FOOTER_LIMIT))
@@ -90,7 +115,8 @@ def abstain_text(answer: Answer) -> str:
 
 def help_text(knowledge: Knowledge) -> str:
     return clip(
-        introduction(knowledge) + "\n\nUse `/ask` (it suggests questions as you type), send me a direct message, "
+        shown(introduction(knowledge))
+        + "\n\nUse `/ask` (it suggests questions as you type), send me a direct message, "
         "or mention me with your question. `/facts` lists what I know and `/source` shows where it comes from.",
         MESSAGE_LIMIT,
     )
@@ -118,8 +144,8 @@ def source_embed(knowledge: Knowledge) -> discord.Embed:
     for article in list(knowledge.articles.values())[:25]:
         details = [part for part in (article.outlet, article.published, article.dateline, article.url) if part]
         embed.add_field(
-            name=clip(article.title, TITLE_LIMIT),
-            value=clip(" · ".join(details) or "no details known", FIELD_LIMIT),
+            name=clip(shown(article.title), TITLE_LIMIT),
+            value=clip(shown(" · ".join(details)) or "no details known", FIELD_LIMIT),
             inline=False,
         )
     if len(knowledge.articles) > 25:
@@ -134,7 +160,7 @@ def fact_pages(knowledge: Knowledge, article_id: str | None = None, per_page: in
     lines: list[str] = []
     size = 0
     for fact in facts:
-        line = f"`{fact.id}` {clip(fact.text, 400)}"
+        line = f"{code(fact.id)} {shown(clip(fact.text, 400))}"
         if lines and (len(lines) >= per_page or size + len(line) + 1 > DESCRIPTION_LIMIT - 100):
             pages.append(discord.Embed(title="Facts", description="\n".join(lines), colour=COLOUR))
             lines, size = [], 0

@@ -71,10 +71,11 @@ class QA(commands.Cog):
 
     # -- answering -----------------------------------------------------------------
 
-    def answer(self, question: str, user_id: int, conversation: str) -> Answer:
-        """Answer as the next turn of ``conversation`` (a DM, or a user in a channel)."""
+    async def answer(self, question: str, user_id: int, conversation: str) -> Answer:
+        """Answer as the next turn of ``conversation`` (a DM, or a user in a channel), on
+        the engine's thread."""
         question = question[: self.bot.settings.max_question_chars]
-        answer = self.bot.conversations.answer(conversation, question)
+        answer = await self.bot.answer(conversation, question)
         self.counts[answer.kind] += 1
         if answer.kind == "abstain":
             self.bot.store.record_unanswered(user_id, question, normalize(question))
@@ -90,7 +91,7 @@ class QA(commands.Cog):
         question: app_commands.Range[str, 1, QUESTION_MAX_LENGTH],
         private: bool = False,
     ) -> None:
-        answer = self.answer(question, interaction.user.id, _conversation(interaction))
+        answer = await self.answer(question, interaction.user.id, _conversation(interaction))
         await send_reply(interaction, reply_for(answer, self.bot.knowledge), ephemeral=private)
 
     async def ask_message(self, interaction: discord.Interaction[QABot], message: discord.Message) -> None:
@@ -99,7 +100,7 @@ class QA(commands.Cog):
         if not question:
             await interaction.response.send_message("That message has no text to ask about.", ephemeral=True)
             return
-        answer = self.answer(question[:QUESTION_MAX_LENGTH], interaction.user.id, _conversation(interaction))
+        answer = await self.answer(question[:QUESTION_MAX_LENGTH], interaction.user.id, _conversation(interaction))
         await send_reply(interaction, reply_for(answer, self.bot.knowledge))
 
     async def show_fact(self, interaction: discord.Interaction[QABot], fact_id: str) -> None:
@@ -124,7 +125,9 @@ class QA(commands.Cog):
     @app_commands.describe(article="Only the facts of this article")
     async def facts(self, interaction: discord.Interaction[QABot], article: str | None = None) -> None:
         if article is not None and article not in self.bot.knowledge.articles:
-            await interaction.response.send_message(f"There is no article `{clip(article, 100)}`.", ephemeral=True)
+            await interaction.response.send_message(
+                f"There is no article {embeds.code(clip(article, 100))}.", ephemeral=True
+            )
             return
         pages = embeds.fact_pages(self.bot.knowledge, article)
         if len(pages) == 1:
@@ -167,7 +170,7 @@ class QA(commands.Cog):
         elif not rows:
             text = "No unanswered questions so far."
         else:
-            text = "\n".join(f"{count}\u00d7 {clip(question, 150)}" for question, count in rows)
+            text = "\n".join(f"{count}\u00d7 {embeds.shown(clip(question, 150))}" for question, count in rows)
         await interaction.response.send_message(clip(text, embeds.MESSAGE_LIMIT), ephemeral=True)
 
     article = app_commands.Group(
@@ -191,10 +194,12 @@ class QA(commands.Cog):
         try:
             article_id, count = await asyncio.to_thread(add_article, folder, file.filename, data, limit=limit)
         except KnowledgeError as exc:
-            await interaction.followup.send(clip(f"Not added: {exc}", embeds.MESSAGE_LIMIT), ephemeral=True)
+            await interaction.followup.send(
+                clip(f"Not added: {embeds.shown(str(exc))}", embeds.MESSAGE_LIMIT), ephemeral=True
+            )
             return
         _, reloaded = await self.bot.reload_knowledge()
-        text = f"Added `{article_id}` ({counted(count, 'fact')}). {reloaded}"
+        text = f"Added {embeds.code(article_id)} ({counted(count, 'fact')}). {embeds.shown(reloaded)}"
         await interaction.followup.send(clip(text, embeds.MESSAGE_LIMIT), ephemeral=True)
 
     @article.command(name="list", description="The articles the bot answers from")
@@ -202,7 +207,8 @@ class QA(commands.Cog):
     async def article_list(self, interaction: discord.Interaction[QABot]) -> None:
         knowledge = self.bot.knowledge
         lines = [
-            f"`{article.id}` {article.title} ({counted(len(knowledge.facts_of(article.id)), 'fact')})"
+            f"{embeds.code(article.id)} {embeds.shown(article.title)} "
+            f"({counted(len(knowledge.facts_of(article.id)), 'fact')})"
             for article in knowledge.articles.values()
         ]
         await interaction.response.send_message(
@@ -217,10 +223,12 @@ class QA(commands.Cog):
         try:
             await asyncio.to_thread(remove_article, self.bot.settings.knowledge_dir, article)
         except KnowledgeError as exc:
-            await interaction.followup.send(clip(f"Not removed: {exc}", embeds.MESSAGE_LIMIT), ephemeral=True)
+            text = f"Not removed: {embeds.shown(str(exc))}"
+            await interaction.followup.send(clip(text, embeds.MESSAGE_LIMIT), ephemeral=True)
             return
         _, reloaded = await self.bot.reload_knowledge()
-        await interaction.followup.send(clip(f"Removed `{article}`. {reloaded}", embeds.MESSAGE_LIMIT), ephemeral=True)
+        text = f"Removed {embeds.code(article)}. {embeds.shown(reloaded)}"
+        await interaction.followup.send(clip(text, embeds.MESSAGE_LIMIT), ephemeral=True)
 
     @article_remove.autocomplete("article")
     async def article_autocomplete(
@@ -263,7 +271,7 @@ class QA(commands.Cog):
             )
             return
         guild = message.guild.id if message.guild else "dm"
-        answer = self.answer(question, message.author.id, f"{guild}:{message.channel.id}:{message.author.id}")
+        answer = await self.answer(question, message.author.id, f"{guild}:{message.channel.id}:{message.author.id}")
         await self._send(message, direct, reply_for(answer, self.bot.knowledge))
 
     async def _send(self, message: discord.Message, direct: bool, reply: Reply) -> None:

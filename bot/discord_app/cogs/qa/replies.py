@@ -51,7 +51,7 @@ def reply_for(answer: Answer, knowledge: Knowledge) -> Reply:
     if answer.kind in ("greeting", "help"):
         return Reply(content=embeds.help_text(knowledge))
     if answer.kind in ("empty", "thanks", "goodbye", "meta"):
-        return Reply(content=render_text(answer, knowledge))
+        return Reply(content=embeds.shown(render_text(answer, knowledge)))
     if not answer.suggestion_ids:
         return Reply(content=embeds.abstain_text(answer))
     view = discord.ui.View(timeout=None)
