@@ -123,7 +123,7 @@ def remove_article(folder: Path, article_id: str) -> list[Path]:
             stems = {_stem(path) for path in names if printable(_stem(path)) == article_id}
             if len(stems) == 1:
                 found = [Path(path) for path in names if _stem(path) in stems]
-        if not any(path.name.endswith(ARTICLE_SUFFIXES) for path in found):
+        if not any(path.name.lower().endswith(ARTICLE_SUFFIXES) for path in found):
             raise KnowledgeError(f"no article '{article_id}' in {folder.resolve()}")
         for path in found:
             try:
@@ -138,6 +138,6 @@ def remove_article(folder: Path, article_id: str) -> list[Path]:
 def _stem(path: str | Path) -> str:
     name = Path(path).name
     for suffix in (META_SUFFIX, *ARTICLE_SUFFIXES):
-        if name.endswith(suffix):
+        if name.lower().endswith(suffix):
             return name[: -len(suffix)]
     return name

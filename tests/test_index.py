@@ -3,7 +3,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -355,3 +359,50 @@ def test_a_fifo_in_the_cache_folder_is_not_waited_on(folder: Path, tmp_path: Pat
     threading.Thread(target=load, daemon=True).start()
     assert done.wait(30), "loading hung on a FIFO"
     assert found[0].facts
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+def test_build_workers_end_with_a_killed_parent(tmp_path: Path, how: int) -> None:
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    text = (KNOWLEDGE / "ishiba-lee-summit.txt").read_text(encoding="utf-8")
+    for number in range(600):  # enough to be parsed on several processes
+        (folder / f"a{number:04d}.txt").write_text(text, encoding="utf-8")
+    script = (
+        "import sys; from pathlib import Path; from bot.engine.index import FactIndex; "
+        "FactIndex.from_folder(Path(sys.argv[1]))"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script, str(folder)], cwd=KNOWLEDGE.parent)
+    children: list[int] = []
+    deadline = time.monotonic() + 60
+    while not children and time.monotonic() < deadline and parent.poll() is None:
+        time.sleep(0.05)
+        children = _children(parent.pid)
+    assert children, "the build started no workers"
+    parent.send_signal(how)
+    parent.wait(30)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in children):
+        time.sleep(0.1)
+    assert not [pid for pid in children if _alive(pid)]
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

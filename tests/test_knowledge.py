@@ -214,3 +214,25 @@ def test_a_japanese_last_paragraph_is_a_fact_not_an_outlet_line() -> None:
     article, facts = parse_article("ja", "東京で首脳会談が行われた。\n\n両首脳は協力の強化で合意した。")
     assert [fact.text for fact in facts] == ["東京で首脳会談が行われた。", "両首脳は協力の強化で合意した。"]
     assert article.attribution == ""
+
+
+def test_upper_case_suffixes_are_loaded_as_add_accepts_them(tmp_path: Path) -> None:
+    (tmp_path / "FERRY.TXT").write_text("Ferry cuts\n\nThe ferry now runs twice a day.\n", encoding="utf-8")
+    (tmp_path / "Bridge.HTM").write_text(
+        "<html><head><title>Bridge shut</title></head><body><article><h1>Bridge shut</h1>"
+        "<p>The swing bridge will close for repairs in May, the council said on Monday.</p>"
+        "</article></body></html>",
+        encoding="utf-8",
+    )
+    knowledge = load_knowledge(tmp_path)
+    assert sorted(knowledge.articles) == ["Bridge", "FERRY"]
+    assert any("twice a day" in fact.text for fact in knowledge.facts)
+    assert any("swing bridge" in fact.text for fact in knowledge.facts)
+
+
+@pytest.mark.parametrize("length", [247, 251])
+def test_an_article_whose_name_leaves_no_room_for_metadata_is_read(tmp_path: Path, length: int) -> None:
+    name = "a" * (length - len(".txt")) + ".txt"
+    (tmp_path / name).write_text("Title\n\nThe long named file holds one sentence.\n", encoding="utf-8")
+    knowledge = load_knowledge(tmp_path)
+    assert [fact.text for fact in knowledge.facts] == ["The long named file holds one sentence."]

@@ -308,7 +308,7 @@ def _patched(
     if not changed:
         return _read(base_entry), digests, True
     # Strings, not Path objects: an archive has tens of thousands of files.
-    articles = [name for name in names if name.endswith(ARTICLE_SUFFIXES)]
+    articles = [name for name in names if name.lower().endswith(ARTICLE_SUFFIXES)]
     order = [os.path.splitext(os.path.basename(name))[0] for name in articles]
     stems = dict(zip(order, articles, strict=True))
     affected = {_article_stem(relative) for relative in changed}
@@ -335,8 +335,8 @@ def _patched(
 def _article_stem(relative: str) -> str:
     """The id of the article a knowledge file belongs to (its metadata file's too)."""
     name = Path(relative).name
-    if name.endswith(META_SUFFIX):
-        return name.removesuffix(META_SUFFIX)
+    if name.lower().endswith(META_SUFFIX):
+        return name[: -len(META_SUFFIX)]
     return Path(name).stem
 
 

@@ -14,7 +14,6 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from bot.engine.knowledge import (
     load_articles,
     parallel_workers,
     read_aliases,
+    worker_pool,
 )
 
 # Kinds of answer a fact can give, as bits of its type mask.
@@ -424,7 +424,7 @@ class FactIndex:
         phrases = Phrases.from_groups(aliases)
         workers = parallel_workers(len(files))
         if workers > 1:
-            with ProcessPoolExecutor(workers, initializer=use_phrases, initargs=(phrases,)) as pool:
+            with worker_pool(workers, use_phrases, (phrases,)) as pool:
                 results = list(pool.map(_load_and_index, chunked(files, workers)))
         else:
             use_phrases(phrases)

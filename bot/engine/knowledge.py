@@ -10,10 +10,12 @@ equivalences. Every problem is raised as :class:`KnowledgeError` naming the file
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import re
 import stat
+import sys
 import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -448,8 +450,13 @@ def _read_toml(path: Path) -> dict[str, object]:
 
 
 def _read_meta(path: Path) -> ArticleMeta | None:
-    if not path.exists():
-        return None
+    try:
+        if not path.exists():
+            return None
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            return None  # the article's name is too long for a metadata file beside it
+        raise KnowledgeError(f"{path}: cannot be read ({exc.strerror})") from None
     try:
         return ArticleMeta.model_validate(_read_toml(path))
     except ValidationError as exc:
@@ -502,7 +509,7 @@ def file_names(folder: Path, suffixes: tuple[str, ...] = (*ARTICLE_SUFFIXES, MET
                     # DirEntry answers from the directory listing, without a stat per file.
                     if entry.is_dir():
                         pending.append(entry.path)
-                    elif entry.name.endswith(suffixes):
+                    elif entry.name.lower().endswith(suffixes):  # "Story.TXT" too
                         if not entry.is_file():
                             _require_regular(entry.path)  # raises, naming what it is
                         found.append(entry.path)
@@ -596,6 +603,27 @@ def chunked(items: list[Path], workers: int) -> list[list[Path]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
 
 
+def worker_pool(
+    workers: int, initializer: Callable[..., object] | None = None, initargs: tuple[object, ...] = ()
+) -> ProcessPoolExecutor:
+    """A pool of ``workers`` processes that end when this process does, however it ends
+    (SIGTERM, SIGHUP, SIGKILL): left behind, they would wait for work forever."""
+    return ProcessPoolExecutor(workers, initializer=_worker_start, initargs=(os.getpid(), initializer, initargs))
+
+
+def _worker_start(parent: int, initializer: Callable[..., object] | None, initargs: tuple[object, ...]) -> None:
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        # PR_SET_PDEATHSIG: the kernel sends SIGKILL to this worker when its parent ends.
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent ended before that was set
+            os._exit(1)
+    if initializer is not None:
+        initializer(*initargs)
+
+
 def parallel_workers(files: int) -> int:
     """Worker processes for parsing this many files: one per core for a large archive."""
     return min(os.cpu_count() or 1, 8) if files >= _PARALLEL_FILES else 1
@@ -610,7 +638,7 @@ def load_knowledge(folder: Path) -> Knowledge:
     aliases = read_aliases(folder)
     workers = parallel_workers(len(files))
     if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
+        with worker_pool(workers) as pool:
             parsed = [item for chunk in pool.map(load_articles, chunked(files, workers)) for item in chunk]
     else:
         parsed = load_articles(files)
