@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from bot import wiring
-from bot.engine.knowledge import KnowledgeError
+from bot.engine.errors import KnowledgeError
 from bot.engine.text import printable
 from bot.settings import Settings, SettingsError, load_settings
 

@@ -413,3 +413,11 @@ def test_the_package_ships_the_example_and_its_data(tmp_path: Path) -> None:
     for name in (f"bot/data/example/{SEED_ID}.txt", "bot/data/example/aliases.toml", "bot/data/env.example"):
         assert name in names
     assert "bot/engine/confidence.json" in names
+
+
+def test_importing_the_command_line_loads_no_engine() -> None:
+    """`qabot --help`, `health` and errors stay quick: numpy and the rest load when needed."""
+    heavy = "('numpy', 'rapidfuzz', 'discord', 'onnxruntime')"
+    code = f"import sys, bot.cli; print(sorted(m for m in {heavy} if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

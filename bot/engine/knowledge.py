@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.engine import reading
 from bot.engine import text as textmod
+from bot.engine.errors import KnowledgeError as KnowledgeError  # re-exported: raised by everything here
 
 ALIASES_FILE = "aliases.toml"
 META_SUFFIX = ".meta.toml"
@@ -38,10 +39,6 @@ ARTICLE_SUFFIXES = (".txt", ".md", *WEB_PAGE_SUFFIXES)
 MAX_ARTICLE_BYTES = 5_000_000
 # From this many files on, articles are parsed in worker processes, one per core.
 _PARALLEL_FILES = 500
-
-
-class KnowledgeError(Exception):
-    """The knowledge folder cannot be used; the message names the file and the problem."""
 
 
 class ArticleMeta(BaseModel):
