@@ -8,12 +8,17 @@ through :func:`printable` first, so it can never carry terminal escape sequences
 
 from __future__ import annotations
 
+from bot.engine import meta
 from bot.engine.answer import Answer
 from bot.engine.knowledge import Fact, Knowledge
-from bot.engine.text import printable
+from bot.engine.text import clip, printable
 
 _STYLES = {"quote": "1", "cite": "36", "dim": "2", "warn": "33"}
 NOT_IN_ARTICLE = "The article does not say."
+
+# A quote longer than this (a "sentence" with no full stop in a badly saved page) is cut
+# at a word with an ellipsis; its citation still points at the whole fact.
+QUOTE_CHARS = 1_000
 
 
 def counted(number: int, noun: str) -> str:
@@ -71,8 +76,8 @@ def render_text(
     if answer.kind == "meta" and answer.meta is not None:
         found = answer.meta
         article = knowledge.articles[found.article_id]
-        quote = _style(printable(found.value), "quote", color)
-        return f"The {found.label}: {quote} [1]\n\n" + _style(f"[1] {article.citation()}, {found.label}", "cite", color)
+        said = _style(printable(meta.sentence(found.field, found.value)), "quote", color)
+        return f"{said} [1]\n\n" + _style(f"[1] {article.citation()}, {found.label}", "cite", color)
     if answer.kind == "abstain":
         lines = [_style(NOT_IN_ARTICLE, "warn", color)]
         if answer.suggestion_ids:
@@ -86,7 +91,8 @@ def render_text(
     lines = []
     cited: dict[str, list[tuple[int, Fact]]] = {}
     for number, item in enumerate(answer.facts, start=1):
-        lines.append(f"{_style(chr(0x201C) + item.fact.text + chr(0x201D), 'quote', color)} [{number}]")
+        quote = clip(item.fact.text, QUOTE_CHARS)
+        lines.append(f"{_style(chr(0x201C) + quote + chr(0x201D), 'quote', color)} [{number}]")
         cited.setdefault(item.fact.article_id, []).append((number, item.fact))
     lines.append("")
     # One source line per article: its citation, then where in it each quote stands.

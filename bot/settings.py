@@ -7,6 +7,7 @@ the variable, so surfaces can exit with code 2 and no traceback.
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 from pathlib import Path
@@ -164,11 +165,20 @@ def _env_file(path: Path = ENV_FILE) -> Path | None:
     if info.st_size > _MAX_ENV_BYTES:
         raise SettingsError(f"{path.resolve()}: {info.st_size:,} bytes is too large for a settings file")
     try:
-        path.read_bytes().decode("utf-8")
+        text = path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise SettingsError(f"{path.resolve()}: cannot be read ({exc.strerror})") from None
     except UnicodeDecodeError as exc:
         raise SettingsError(f"{path.resolve()}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    # python-dotenv skips a line it cannot read (a quote never closed) without a word.
+    from dotenv.parser import parse_stream
+
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            line = binding.original.string.split("=", 1)[0].strip()[:60]
+            raise SettingsError(
+                f"{path.resolve()}, line {binding.original.line}: cannot be read ({line}...: a quote not closed?)"
+            )
     return path
 
 

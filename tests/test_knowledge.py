@@ -236,3 +236,9 @@ def test_an_article_whose_name_leaves_no_room_for_metadata_is_read(tmp_path: Pat
     (tmp_path / name).write_text("Title\n\nThe long named file holds one sentence.\n", encoding="utf-8")
     knowledge = load_knowledge(tmp_path)
     assert [fact.text for fact in knowledge.facts] == ["The long named file holds one sentence."]
+
+
+def test_a_toml_date_is_a_publication_date(tmp_path: Path) -> None:
+    (tmp_path / "ferry.txt").write_text("Ferry cuts\n\nThe ferry now runs twice a day.\n", encoding="utf-8")
+    (tmp_path / "ferry.meta.toml").write_text("published = 2025-03-14\n", encoding="utf-8")
+    assert load_knowledge(tmp_path).articles["ferry"].published == "2025-03-14"

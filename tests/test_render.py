@@ -133,3 +133,32 @@ def test_a_reload_error_naming_a_hostile_file_prints_no_escape_sequence(tmp_path
     assert run_chat(first.matcher.knowledge, first, stdin=_Typed([("reload", None)]), stdout=out, reload=broken) == 0
     assert "Could not reload" in out.getvalue() and "evil" in out.getvalue()
     assert "\x1b" not in out.getvalue() and "\x07" not in out.getvalue()
+
+
+def test_answers_about_the_article_read_as_sentences(tmp_path: Path) -> None:
+    (tmp_path / "story.txt").write_text("Ferry cuts\n\nThe ferry now runs twice a day.\n", encoding="utf-8")
+    (tmp_path / "story.meta.toml").write_text(
+        'author = "Priya Raman"\npublished = "14 March 2025"\noutlet = "Coastal Gazette"\n', encoding="utf-8"
+    )
+    knowledge = load_knowledge(tmp_path)
+    matcher = Matcher(knowledge)
+    expected = {
+        "who wrote this?": "The article was written by Priya Raman. [1]",
+        "when was it published": "It was published on 14 March 2025. [1]",
+        "which outlet is this from": "It was published by Coastal Gazette. [1]",
+    }
+    for question, first_line in expected.items():
+        assert render_text(matcher.answer(question), knowledge).splitlines()[0] == first_line, question
+
+
+def test_a_sentence_without_an_end_is_quoted_cut_with_its_span_whole(tmp_path: Path) -> None:
+    endless = "The harbour board met on Monday and " + "talked about the ferry and the pier and the tides " * 400
+    (tmp_path / "long.txt").write_text(f"Harbour board\n\n{endless}\n", encoding="utf-8")
+    knowledge = load_knowledge(tmp_path)
+    answer = Matcher(knowledge, threshold=0.0).answer("when did the harbour board meet")
+    text = render_text(answer, knowledge)
+    quote = text.splitlines()[0]
+    assert quote.startswith("\u201cThe harbour board met on Monday") and "\u2026\u201d [1]" in quote
+    assert len(quote) < 1_100
+    fact = answer.facts[0].fact
+    assert fact.end - fact.start == len(endless.rstrip())

@@ -48,3 +48,11 @@ def test_a_bad_setting_is_a_settings_error(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("QABOT_LOAD_TIMEOUT", "inf")
     with pytest.raises(SettingsError, match="QABOT_LOAD_TIMEOUT"):
         load_settings()
+
+
+def test_an_unclosed_quote_in_dot_env_is_named(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text('QABOT_MAX_FACTS=2\nQABOT_DISCORD_TOKEN="abc\nQABOT_MAX_SUGGESTIONS=1\n')
+    result = run("check", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "line 2" in result.stderr and "quote" in result.stderr and "abc" not in result.stderr
+    assert "Traceback" not in result.stderr

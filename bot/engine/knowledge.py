@@ -10,6 +10,7 @@ equivalences. Every problem is raised as :class:`KnowledgeError` naming the file
 
 from __future__ import annotations
 
+import datetime
 import errno
 import functools
 import os
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, overload
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.engine import reading
 from bot.engine import text as textmod
@@ -51,6 +52,14 @@ class ArticleMeta(BaseModel):
     outlet: str = ""
     published: str = ""
     url: str = ""
+
+    @field_validator("published", mode="before")
+    @classmethod
+    def _date(cls, value: object) -> object:
+        # TOML has dates of its own (published = 2025-03-14): read as ISO text.
+        if isinstance(value, datetime.date | datetime.time):
+            return value.isoformat()
+        return value
 
 
 class SetAside(BaseModel):

@@ -14,7 +14,7 @@ from typing import Literal
 from bot.engine.answer import MetaValue
 from bot.engine.knowledge import Article, default_title
 
-__all__ = ["LABELS", "MetaField", "MetaValue", "asked_field", "value"]
+__all__ = ["LABELS", "SENTENCES", "MetaField", "MetaValue", "asked_field", "sentence", "value"]
 
 MetaField = Literal["author", "published", "outlet", "title", "dateline"]
 
@@ -44,6 +44,23 @@ LABELS: dict[MetaField, str] = {
     "title": "headline",
     "dateline": "dateline",
 }
+
+
+# What each field says, as a sentence a reader expects ("The article was written by ...").
+SENTENCES: dict[MetaField, str] = {
+    "author": "The article was written by {value}.",
+    "published": "It was published on {value}.",
+    "outlet": "It was published by {value}.",
+    "title": "Its headline is \u201c{value}\u201d.",
+    "dateline": "Its dateline is {value}.",
+}
+
+
+def sentence(field: str, value: str) -> str:
+    """The answer to a question about the article's ``field``, as a sentence."""
+    template = SENTENCES.get(field, "The {label}: {value}")  # type: ignore[call-overload]
+    label = LABELS.get(field, field)  # type: ignore[call-overload]
+    return str(template).format(value=value.strip().rstrip("."), label=label)
 
 
 def asked_field(words: list[str]) -> tuple[MetaField, tuple[str, ...]] | None:
