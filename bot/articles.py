@@ -21,6 +21,8 @@ from bot.engine.knowledge import (
     ARTICLE_SUFFIXES,
     META_SUFFIX,
     WEB_PAGE_SUFFIXES,
+    Article,
+    Fact,
     KnowledgeError,
     file_names,
     parse_article,
@@ -67,9 +69,10 @@ def article_id_for(name: str) -> str:
     return found or "article"
 
 
-def add_article(folder: Path, name: str, data: bytes, *, limit: int) -> tuple[str, int]:
-    """Check ``data`` (a file called ``name``) as an article and write it into ``folder``;
-    returns its id and how many facts it holds. Raises KnowledgeError saying what is wrong."""
+def read_article(name: str, data: bytes, *, limit: int) -> tuple[Article, list[Fact]]:
+    """``data`` (a file called ``name``) read as an article, with every check ``add``
+    makes but the folder's: its type and size, UTF-8 text, at least one sentence. Raises
+    KnowledgeError saying what is wrong."""
     suffix = Path(name).suffix.lower()
     if suffix not in ARTICLE_SUFFIXES:
         allowed = ", ".join(ARTICLE_SUFFIXES)
@@ -83,12 +86,21 @@ def add_article(folder: Path, name: str, data: bytes, *, limit: int) -> tuple[st
     if "\x00" in raw or not raw.strip():
         raise KnowledgeError(f"{name}: empty, or not text")
     article_id = article_id_for(name)
-    if not folder.is_dir():
-        raise KnowledgeError(f"{folder.resolve()}: knowledge folder does not exist (QABOT_KNOWLEDGE_DIR)")
     text, meta = read_web_page(raw, name) if suffix in WEB_PAGE_SUFFIXES else (raw, None)
-    _, facts = parse_article(article_id, text, meta)
+    article, facts = parse_article(article_id, text, meta)
     if not facts:
         raise KnowledgeError(f"{name}: no sentences found in it")
+    return article, facts
+
+
+def add_article(folder: Path, name: str, data: bytes, *, limit: int) -> tuple[str, int]:
+    """Check ``data`` (a file called ``name``) as an article and write it into ``folder``;
+    returns its id and how many facts it holds. Raises KnowledgeError saying what is wrong."""
+    suffix = Path(name).suffix.lower()
+    if not folder.is_dir():
+        raise KnowledgeError(f"{folder.resolve()}: knowledge folder does not exist (QABOT_KNOWLEDGE_DIR)")
+    article, facts = read_article(name, data, limit=limit)
+    article_id = article.id
     with folder_lock(folder):
         # Checked under the lock: another add of the same id waits, then finds it taken.
         taken = [path for path in file_names(folder, ARTICLE_SUFFIXES) if _stem(path) == article_id]
