@@ -10,7 +10,9 @@ folder again (a folder that no longer loads keeps the articles loaded before); "
 from __future__ import annotations
 
 import os
+import re
 import sys
+import textwrap
 from collections.abc import Callable, Iterator
 from typing import TextIO
 
@@ -56,7 +58,24 @@ class _Screen:
             return
         from rich.text import Text
 
-        self._console.print(Text.from_ansi(text), markup=False)
+        self._console.print(Text.from_ansi(hang(text, self._console.width)), markup=False)
+
+
+_NUMBERED = re.compile(r"^(\s*\d+\.\s)")
+
+
+def hang(text: str, width: int) -> str:
+    """``text`` with each numbered line ("  1. ...") wrapped to ``width`` under its own
+    words, not under its number; other lines are left to the terminal's wrapping."""
+    lines = []
+    for line in text.split("\n"):
+        found = _NUMBERED.match(line)
+        if found and len(line) > width and "\x1b" not in line:
+            indent = " " * len(found.group(1))
+            lines.append(textwrap.fill(line, width, subsequent_indent=indent, break_on_hyphens=False))
+        else:
+            lines.append(line)
+    return "\n".join(lines)
 
 
 def run_chat(

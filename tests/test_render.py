@@ -162,3 +162,13 @@ def test_a_sentence_without_an_end_is_quoted_cut_with_its_span_whole(tmp_path: P
     assert len(quote) < 1_100
     fact = answer.facts[0].fact
     assert fact.end - fact.start == len(endless.rstrip())
+
+
+def test_numbered_suggestions_wrap_under_their_words() -> None:
+    from bot.chat import hang
+
+    text = "Did you mean one of these?\n  1. " + "word " * 30 + "\n  2. short"
+    lines = hang(text, 40).splitlines()
+    assert lines[1].startswith("  1. word") and all(len(line) <= 40 for line in lines)
+    continuation = lines[2 : lines.index("  2. short")]
+    assert continuation and all(line.startswith("     word") for line in continuation)
