@@ -10,11 +10,13 @@ DATA := benchmarks/data
 .PHONY: chat test lint eval eval-news clean
 
 $(RUNTIME): pyproject.toml
+	@echo "Installing qabot and what it needs into $(VENV) (the first time only; about a minute)..."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e .
 	touch $(RUNTIME)
 
 $(STAMP): $(RUNTIME)
+	@echo "Installing the test and benchmark tools into $(VENV) (the first time only)..."
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
 	touch $(STAMP)
 
