@@ -27,6 +27,7 @@ from bot.engine.knowledge import (
     file_names,
     parse_article,
     read_web_page,
+    require_prose,
 )
 from bot.engine.text import printable
 
@@ -90,6 +91,8 @@ def read_article(name: str, data: bytes, *, limit: int) -> tuple[Article, list[F
     article, facts = parse_article(article_id, text, meta)
     if not facts:
         raise KnowledgeError(f"{name}: no sentences found in it")
+    if suffix in WEB_PAGE_SUFFIXES:
+        require_prose(facts, name)
     return article, facts
 
 

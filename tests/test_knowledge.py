@@ -221,6 +221,7 @@ def test_upper_case_suffixes_are_loaded_as_add_accepts_them(tmp_path: Path) -> N
     (tmp_path / "Bridge.HTM").write_text(
         "<html><head><title>Bridge shut</title></head><body><article><h1>Bridge shut</h1>"
         "<p>The swing bridge will close for repairs in May, the council said on Monday.</p>"
+        "<p>Drivers will be sent on a twelve-mile detour through Ashby while the work goes on.</p>"
         "</article></body></html>",
         encoding="utf-8",
     )

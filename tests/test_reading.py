@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.articles import read_article
 from bot.engine.knowledge import Article, Fact, KnowledgeError, _load_article, load_knowledge
 from bot.engine.matcher import Matcher
 from tests.conftest import ROOT
@@ -254,3 +255,26 @@ def test_a_short_line_recurring_across_articles_is_set_aside(tmp_path: Path) -> 
     article = index.knowledge.articles["story0"]
     assert ("repeated", "Marlow Gazette newsroom desk") in aside(article)
     assert load_knowledge(tmp_path).facts == index.knowledge.facts
+
+
+def test_a_saved_sign_in_page_is_not_an_article(tmp_path: Path) -> None:
+    page = (READING / "sign-in-page.html").read_text(encoding="utf-8")
+    (tmp_path / "login.html").write_text(page, encoding="utf-8")
+    with pytest.raises(KnowledgeError, match=r"login\.html: no article text found"):
+        load_knowledge(tmp_path)
+    with pytest.raises(KnowledgeError, match="no article text found"):
+        read_article("login.html", page.encode(), limit=1_000_000)
+
+
+def test_a_copyright_year_is_not_a_publication_date(tmp_path: Path) -> None:
+    page = (
+        "<html><head><title>Harbour reopens</title></head><body><article><h1>Harbour reopens</h1>"
+        "<p>The harbour at Marlow reopened on Monday after a month of repairs to its sea wall.</p>"
+        "<p>Fishing boats returned to their moorings by the afternoon, and the ferry ran again.</p>"
+        "</article><footer><p>\u00a9 2025 Coastal Gazette. All rights reserved.</p></footer></body></html>"
+    )
+    (tmp_path / "harbour.html").write_text(page, encoding="utf-8")
+    assert load_knowledge(tmp_path).articles["harbour"].published == ""
+    dated = page.replace("<title>", '<meta property="article:published_time" content="2025-03-04"><title>')
+    (tmp_path / "harbour.html").write_text(dated, encoding="utf-8")
+    assert load_knowledge(tmp_path).articles["harbour"].published == "2025-03-04"

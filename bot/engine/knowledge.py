@@ -547,7 +547,25 @@ def _load_article(path: Path) -> tuple[Article, list[Fact]]:
     article, facts = parse_article(path.stem, raw, meta, str(path))
     if not facts:
         raise KnowledgeError(f"{path}: no sentences found")
+    if path.suffix.lower() in WEB_PAGE_SUFFIXES:
+        require_prose(facts, str(path))
     return article, facts
+
+
+# A saved page is an article when at least this many of its sentences have this many
+# words: a sign-in form, a cookie wall or an index page holds only short lines
+# ("Forgotten your password?", "Register now.").
+_PROSE_SENTENCES = 2
+_PROSE_WORDS = 6
+
+
+def require_prose(facts: Sequence[Fact], name: str) -> None:
+    """Raise KnowledgeError when a saved web page's facts are not an article's prose."""
+    prose = sum(1 for fact in facts if fact.kind == "sentence" and len(fact.text.split()) >= _PROSE_WORDS)
+    if prose < _PROSE_SENTENCES:
+        raise KnowledgeError(
+            f"{name}: no article text found in this web page (only short lines, as on a sign-in or index page)"
+        )
 
 
 def read_web_page(html: str, name: str) -> tuple[str, ArticleMeta]:
@@ -556,7 +574,16 @@ def read_web_page(html: str, name: str) -> tuple[str, ArticleMeta]:
     import trafilatura
 
     try:
-        page = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, include_tables=False)
+        # Dates from the page's metadata and <time> elements only: the extensive search
+        # reads a footer's "© 2025" as published on 1 January 2025. A date line in the
+        # text is still found by the reading stage.
+        page = trafilatura.bare_extraction(
+            html,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=False,
+            date_extraction_params={"extensive_search": False, "original_date": True},
+        )
     except Exception as exc:  # a page the extractor cannot parse is the page's problem
         raise KnowledgeError(f"{name}: not a readable web page ({type(exc).__name__})") from None
     text = getattr(page, "text", None) if page is not None else None
