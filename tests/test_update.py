@@ -212,3 +212,26 @@ def test_without_the_trie_extra_a_patch_uses_simplemmas_own_table(
     lexicon.lemma.cache_clear()
     lexicon._lemmatizer.cache_clear()
     same_index(load_index(folder, cache), FactIndex.from_folder(folder))
+
+
+def test_a_slow_patch_is_written_so_the_next_start_does_not_parse_it_again(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cache_module, "_SMALL_FACTS", 0)  # as in an archive: a quick patch is not written
+    cache = tmp_path / "cache"
+    load_index(folder, cache)
+    patch = cache_module.update.patch
+    patched: list[int] = []
+
+    def slow_patch(*args: object, **kwargs: object) -> FactIndex | None:
+        patched.append(1)
+        time.sleep(cache_module._SLOW_PATCH_SECONDS)  # as a large article takes to parse
+        return patch(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cache_module.update, "patch", slow_patch)
+    write(folder, "bridge.txt", "Council delays bridge vote\n\nThe council delayed its vote on the bridge until May.")
+    load_index(folder, cache)
+    assert patched == [1]
+    again = load_index(folder, cache)  # the next start reads the entry the slow patch wrote
+    assert patched == [1]
+    assert any("delayed its vote" in fact.text for fact in again.facts)

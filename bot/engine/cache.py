@@ -64,6 +64,7 @@ _BASE_PREFIX = "base-"
 _PATCH_MIN = 200
 _PATCH_SHARE = 0.05
 _MERGE_AT = 32
+_SLOW_PATCH_SECONDS = 1.0
 _SMALL_FACTS = 5_000
 # Files changed this recently may change again within the clock's resolution, so their
 # stat data do not yet stand for their contents (git's "racy" files).
@@ -320,10 +321,18 @@ def _patched(
     if base is None:
         return None
     base.sources = sources_from(recorded)
+    started = time.perf_counter()
     index = update.patch(base, order, [Path(stems[stem]) for stem in sorted(affected) if stem in stems], affected)
     if index is None:
         return None, digests, False
-    merge = len(affected) >= _MERGE_AT or len(index.knowledge.facts) < _SMALL_FACTS
+    # Written as an entry of its own when that is cheaper than patching again at every
+    # start: many articles changed, a small knowledge base, or a patch that was slow (one
+    # large article added to a big archive would otherwise be parsed at every start).
+    merge = (
+        len(affected) >= _MERGE_AT
+        or len(index.knowledge.facts) < _SMALL_FACTS
+        or time.perf_counter() - started >= _SLOW_PATCH_SECONDS
+    )
     if merge and not _unchanged(names, stats):
         merge = False  # a file written while it was read: this run uses it, nothing keeps it
     if merge:
