@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from bot.engine import cache as cache_module
+from bot.engine import update as update_module
 from bot.engine.cache import load_index
 from bot.engine.index import FactIndex
 from bot.engine.knowledge import KnowledgeError
@@ -220,15 +222,15 @@ def test_a_slow_patch_is_written_so_the_next_start_does_not_parse_it_again(
     monkeypatch.setattr(cache_module, "_SMALL_FACTS", 0)  # as in an archive: a quick patch is not written
     cache = tmp_path / "cache"
     load_index(folder, cache)
-    patch = cache_module.update.patch
+    patch = update_module.patch
     patched: list[int] = []
 
-    def slow_patch(*args: object, **kwargs: object) -> FactIndex | None:
+    def slow_patch(*args: Any, **kwargs: Any) -> FactIndex | None:
         patched.append(1)
         time.sleep(cache_module._SLOW_PATCH_SECONDS)  # as a large article takes to parse
-        return patch(*args, **kwargs)  # type: ignore[arg-type]
+        return patch(*args, **kwargs)
 
-    monkeypatch.setattr(cache_module.update, "patch", slow_patch)
+    monkeypatch.setattr(update_module, "patch", slow_patch)
     write(folder, "bridge.txt", "Council delays bridge vote\n\nThe council delayed its vote on the bridge until May.")
     load_index(folder, cache)
     assert patched == [1]
