@@ -278,3 +278,27 @@ def test_a_copyright_year_is_not_a_publication_date(tmp_path: Path) -> None:
     dated = page.replace("<title>", '<meta property="article:published_time" content="2025-03-04"><title>')
     (tmp_path / "harbour.html").write_text(dated, encoding="utf-8")
     assert load_knowledge(tmp_path).articles["harbour"].published == "2025-03-04"
+
+
+def test_a_headline_with_furniture_words_a_bracketed_promo_and_a_glued_advert() -> None:
+    article, facts = read("furniture-headline.txt")
+    assert article.title == "Council to close harbour car park and home for boats"
+    assert article.author == "Helen Marsh"
+    texts = [fact.text for fact in facts]
+    assert texts[1].startswith("The ban will run") and all("ADVERTISEMENT" not in text for text in texts)
+    assert texts[0].endswith("from next summer.")
+    assert not [text for text in texts if text.startswith(("[", "Follow"))]
+
+
+def test_a_call_to_follow_someone_on_a_network_is_set_aside_but_a_quote_is_not(tmp_path: Path) -> None:
+    text = (
+        "Harbour reopens\n\nThe harbour at Marlow reopened on Monday after a month of repairs.\n\n"
+        '"Follow the money," said Jo Pike, who chairs the harbour board.\n\n'
+        "Follow Helen Marsh on Twitter: @helenmarsh.\n"
+    )
+    (tmp_path / "harbour.txt").write_text(text, encoding="utf-8")
+    texts = [fact.text for fact in load_knowledge(tmp_path).facts]
+    assert texts == [
+        "The harbour at Marlow reopened on Monday after a month of repairs.",
+        '"Follow the money," said Jo Pike, who chairs the harbour board.',
+    ]

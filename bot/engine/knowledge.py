@@ -400,8 +400,16 @@ def parse_article(
             if match:
                 dateline = match.group("dateline").strip()
                 start += match.end()
-        for index, (s, e) in enumerate(_sentences(text, start, end), start=1):
-            facts.append(_fact(article_id, stored, number, index, "sentence", s, e))
+        index = 0
+        for s, e in _sentences(text, start, end):
+            # An advert marker glued on by scraping is not part of the sentence.
+            if (mark := reading.AD_MARK_START.match(text, s, e)) is not None:
+                s = mark.end()
+            if (mark := reading.AD_MARK_END.search(text, s, e)) is not None:
+                e = mark.start()
+            if e > s:
+                index += 1
+                facts.append(_fact(article_id, stored, number, index, "sentence", s, e))
 
     headline = " ".join(found.get("headline", "").split())
     title = meta.title or headline or default_title(article_id)

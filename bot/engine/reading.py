@@ -87,6 +87,17 @@ _CALL = frozenset("sign click tap follow subscribe download read watch listen jo
 _QUOTE_MARK = re.compile("[\"\u201c\u201d\u2018\u2019\u00ab\u00bb]|(?:^|\\s)'")
 _FIRST_WORD = re.compile(r"([^\W\d_]+)\s")
 _ADDRESSED = frozenset("our us here newsletter newsletters app podcast".split())
+# Where a call to action sends the reader: "Follow Helen Marsh on Twitter: ...".
+_SOCIAL = frozenset("twitter facebook instagram tiktok linkedin youtube threads bluesky mastodon whatsapp".split())
+# A promotion in square brackets, a line of its own: "[ See amazing photos of ... ]".
+_BRACKETED = re.compile(r"^\[[^\[\]]+\]$")
+# An advert marker glued to a sentence by scraping: "... next summer. ADVERTISEMENT" or
+# "ADVERTISEMENT" on the line before one; written in capitals, or alone on its line.
+AD_MARK_START = re.compile(
+    r"(?:ADVERTISEMENT|ADVERTISING|ADVERT|SPONSORED(?: CONTENT)?)\b[\s:]*|"
+    r"(?:Advertisement|Advert|Sponsored content)[ \t]*\n\s*"
+)
+AD_MARK_END = re.compile(r"\s+(?:ADVERTISEMENT|ADVERTISING|ADVERT|SPONSORED(?: CONTENT)?)$")
 _CALL_WORDS = 20
 _STAFF_CREDIT = re.compile(
     r"^(?:additional reporting|reporting|editing|writing|research|compiled|produced)\s+by\b", re.IGNORECASE
@@ -98,6 +109,7 @@ _AMENDED = re.compile(
 # Lines near the top that may be a headline, byline or date, and the longest headline.
 _TOP_LINES = 6
 _HEADLINE_WORDS = 20
+_HEADLINE_FROM = 4
 _SHORT_WORDS = 10
 # A footer starts at a rule only in the last part of the text.
 _FOOTER_FROM = 0.5
@@ -168,9 +180,10 @@ def _addresses_reader(line: str, count: int) -> bool:
     if _QUOTE_MARK.search(line):
         return False  # someone quoted ("Follow our lead," she said) is the story
     first = _FIRST_WORD.match(line)  # a word of its own: "Follow-up talks ..." is not a call
-    return (
-        first is not None and first[1].casefold() in _CALL and not _ADDRESSED.isdisjoint(_WORD.findall(line.casefold()))
-    )
+    if first is None or first[1].casefold() not in _CALL:
+        return False
+    words = _WORD.findall(line.casefold())
+    return not _ADDRESSED.isdisjoint(words) or not _SOCIAL.isdisjoint(words) or bool(_LINK_LIKE.search(line))
 
 
 def furniture_words(line: str) -> bool:
@@ -231,7 +244,12 @@ def read_blocks(text: str) -> list[Block]:
             kinds[number] = "copyright"
         elif _credit_line(line) or (_STAFF_CREDIT.match(line) and words[number] <= _SHORT_WORDS):
             kinds[number] = "credit"
-        elif _furniture(line) or _addresses_reader(line, words[number]) or _AGO.match(line):
+        elif (
+            _furniture(line)
+            or _addresses_reader(line, words[number])
+            or _AGO.match(line)
+            or (_BRACKETED.match(line) and words[number] <= _CALL_WORDS)
+        ):
             kinds[number] = "boilerplate"
     # The top: a headline first, then bylines and dates.
     content = [number for number, kind in enumerate(kinds) if kind == "body"]
@@ -247,6 +265,7 @@ def read_blocks(text: str) -> list[Block]:
             and not is_sentence(line)
             and not CREDIT.search(line)
             and not DATELINE.match(line)
+            and not _BYLINE.match(line)
             and not runs_on
         ):
             kinds[first] = "headline"
@@ -259,6 +278,20 @@ def read_blocks(text: str) -> list[Block]:
             kinds[number] = "byline"
         elif _DATE.search(line):
             kinds[number] = "date"
+    # A headline that holds furniture words ("Council to close home for the elderly") was
+    # set aside as furniture; the first line is still the headline when a byline or a
+    # date comes next, as under every headline.
+    if "headline" not in kinds and len(lines) > 1 and kinds[0] == "boilerplate":
+        line = text[lines[0][0] : lines[0][1]]
+        following = next((kind for kind in kinds[1:] if kind != "boilerplate"), None)
+        if (
+            _HEADLINE_FROM <= words[0] <= _HEADLINE_WORDS
+            and not is_sentence(line)
+            and not _LINK_LIKE.search(line)
+            and not _COUNTER.search(line)
+            and following in ("byline", "date")
+        ):
+            kinds[0] = "headline"
     # Captions: a line or two ending in a credit in brackets, before the body begins or
     # standing alone between paragraphs.
     for number in [n for n, kind in enumerate(kinds) if kind == "body"]:
