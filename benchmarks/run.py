@@ -30,8 +30,10 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from bot.engine.knowledge import Article, Fact, Knowledge, load_knowledge, parse_article
+from bot.engine.folder import load_knowledge
+from bot.engine.knowledge import Article, Fact, Knowledge
 from bot.engine.matcher import Matcher
+from bot.engine.parsing import parse_article
 from bot.evaluation.harness import read_records
 from bot.evaluation.metrics import overlaps, percentile
 

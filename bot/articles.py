@@ -17,18 +17,9 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-from bot.engine.knowledge import (
-    ARTICLE_SUFFIXES,
-    META_SUFFIX,
-    WEB_PAGE_SUFFIXES,
-    Article,
-    Fact,
-    KnowledgeError,
-    file_names,
-    parse_article,
-    read_web_page,
-    require_prose,
-)
+from bot.engine.folder import file_names, read_web_page, require_prose
+from bot.engine.knowledge import ARTICLE_SUFFIXES, META_SUFFIX, WEB_PAGE_SUFFIXES, Article, Fact, KnowledgeError
+from bot.engine.parsing import parse_article
 from bot.engine.text import printable
 
 # The longest article id made from a file name.

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def load_knowledge(settings: Settings) -> Knowledge:
     """The knowledge folder's articles and facts, without building an index."""
-    from bot.engine.knowledge import load_knowledge as load
+    from bot.engine.folder import load_knowledge as load
 
     return load(settings.knowledge_dir)
 

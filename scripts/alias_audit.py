@@ -13,7 +13,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.engine.knowledge import AliasGroup, load_knowledge
+from bot.engine.folder import load_knowledge
+from bot.engine.knowledge import AliasGroup
 from bot.evaluation.harness import EvalRecord, predict, read_records, score
 
 Counts = tuple[int, int, int]  # answered correctly, abstained correctly, ranked first

@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 
 from bot.engine.confidence import default_model
-from bot.engine.knowledge import load_knowledge
+from bot.engine.folder import load_knowledge
 from bot.evaluation.harness import predict, read_records, sweep
 
 WIDTH, HEIGHT, MARGIN = 520, 420, 60

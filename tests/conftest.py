@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine.knowledge import Knowledge, load_knowledge
+from bot.engine.folder import load_knowledge
+from bot.engine.knowledge import Knowledge
 from bot.engine.matcher import Matcher
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,8 +11,9 @@ import pytest
 
 from bot import articles
 from bot.articles import add_article, remove_article
-from bot.engine import knowledge
-from bot.engine.knowledge import ARTICLE_SUFFIXES, KnowledgeError, file_names, load_knowledge
+from bot.engine import folder as folder_module
+from bot.engine.folder import file_names, load_knowledge
+from bot.engine.knowledge import ARTICLE_SUFFIXES, KnowledgeError
 
 STORY = b"Harbour reopens\n\nThe harbour at Marlow reopened on Monday after a month of repairs.\n"
 
@@ -43,7 +44,7 @@ def test_two_adds_of_one_article_at_once_add_it_once(tmp_path: Path) -> None:
 
 
 def test_adding_never_replaces_a_file_that_appeared_meanwhile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    names = knowledge.file_names
+    names = folder_module.file_names
 
     def listed_then_written(folder: Path, suffixes: tuple[str, ...]) -> list[str]:
         found = names(folder, suffixes)

@@ -7,7 +7,8 @@ import re
 from bot.discord_app import embeds
 from bot.discord_app.cogs.qa.replies import reply_for
 from bot.engine.answer import Answer, MetaValue, ScoredFact
-from bot.engine.knowledge import Knowledge, parse_article
+from bot.engine.knowledge import Knowledge
+from bot.engine.parsing import parse_article
 
 # A masked link Discord would render: "[text](" with neither bracket escaped.
 LIVE_LINK = re.compile(r"(?<!\\)\[[^\]]*(?<!\\)\]\(")

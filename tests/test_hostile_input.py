@@ -87,7 +87,7 @@ def test_discord_replies_stay_within_limits(discord_bot: QABot, question: str) -
 
 def test_an_article_with_long_runs_of_spaces_is_read_without_runaway_work() -> None:
     from bot.engine.index import FactIndex
-    from bot.engine.knowledge import parse_article
+    from bot.engine.parsing import parse_article
 
     gap = " " * 20_000
     text = (
@@ -131,7 +131,7 @@ _PIECES = st.sampled_from(
 @given(st.lists(st.one_of(_PIECES, st.text(max_size=40)), max_size=30).map("".join))
 @example("2 hours ago   \tCouncil approves budget")  # spaces then a tab: one gap, not two
 def test_any_text_is_read_into_facts_in_order_within_the_text(text: str) -> None:
-    from bot.engine.knowledge import parse_article
+    from bot.engine.parsing import parse_article
 
     article, facts = parse_article("story", text)
     stored = article.text
@@ -177,7 +177,7 @@ def _two_articles() -> Matcher:
     """A matcher over two articles of the reading fixtures, built once for every example."""
     from pathlib import Path
 
-    from bot.engine.knowledge import parse_article
+    from bot.engine.parsing import parse_article
 
     folder = Path(__file__).resolve().parent / "fixtures" / "reading"
     parsed = [parse_article(name, (folder / f"{name}.txt").read_text(encoding="utf-8")) for name in _TWO]

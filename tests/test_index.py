@@ -16,8 +16,9 @@ import pytest
 from bot.engine import cache as cache_module
 from bot.engine.cache import cache_key, load_index, read_entry, write_entry
 from bot.engine.index import FactIndex, Texts
-from bot.engine.knowledge import FactTable, Knowledge, KnowledgeError, parse_article
+from bot.engine.knowledge import FactTable, Knowledge, KnowledgeError
 from bot.engine.matcher import Matcher
+from bot.engine.parsing import parse_article
 from tests.conftest import FIXTURES, KNOWLEDGE
 
 

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from bot.engine.knowledge import Knowledge, KnowledgeError, load_knowledge, parse_article
+from bot.engine.folder import load_knowledge
+from bot.engine.knowledge import Knowledge, KnowledgeError
+from bot.engine.parsing import parse_article
 from tests.conftest import KNOWLEDGE, SEED_ID
 
 

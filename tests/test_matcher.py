@@ -6,8 +6,10 @@ import pytest
 
 from bot.engine import lexicon, text
 from bot.engine.confidence import asks_what_no_fact_knows
-from bot.engine.knowledge import Knowledge, load_knowledge, parse_article
+from bot.engine.folder import load_knowledge
+from bot.engine.knowledge import Knowledge
 from bot.engine.matcher import Matcher
+from bot.engine.parsing import parse_article
 from bot.engine.query import question_type
 from tests.conftest import SEED_ID
 

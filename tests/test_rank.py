@@ -11,8 +11,9 @@ import pytest
 from bot.engine import rank as rankmod
 from bot.engine.confidence import Model, read_model
 from bot.engine.index import FactIndex
-from bot.engine.knowledge import Knowledge, parse_article
+from bot.engine.knowledge import Knowledge
 from bot.engine.matcher import Matcher
+from bot.engine.parsing import parse_article
 from bot.engine.rank import HAND_ORDER, RANK_FEATURES, RankModel, candidates, order
 from bot.evaluation.calibrate import fit_models, fit_rank, questions, samples
 from tests.conftest import ROOT

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.articles import read_article
-from bot.engine.knowledge import Article, Fact, KnowledgeError, _load_article, load_knowledge
+from bot.engine.folder import _load_article, load_knowledge
+from bot.engine.knowledge import Article, Fact, KnowledgeError
 from bot.engine.matcher import Matcher
 from tests.conftest import ROOT
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from bot.chat import run_chat
 from bot.engine.conversation import Conversations
-from bot.engine.knowledge import Knowledge, KnowledgeError, load_knowledge
+from bot.engine.folder import load_knowledge
+from bot.engine.knowledge import Knowledge, KnowledgeError
 from bot.engine.matcher import Matcher
 from bot.render import NOT_IN_ARTICLE, render_text
 

@@ -33,6 +33,7 @@ import numpy as np
 
 from bot import __version__
 from bot.engine import lexicon, update
+from bot.engine.folder import file_names
 from bot.engine.index import FactIndex, Phrases, Sources, Texts
 from bot.engine.knowledge import (
     ALIASES_FILE,
@@ -45,7 +46,6 @@ from bot.engine.knowledge import (
     Knowledge,
     KnowledgeError,
     SetAside,
-    file_names,
 )
 
 log = logging.getLogger(__name__)

@@ -20,22 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from bot.engine import text as textmod
-from bot.engine.knowledge import (
-    AliasGroup,
-    Article,
-    Fact,
-    FactTable,
-    Knowledge,
-    OnDemand,
-    article_files,
-    assemble,
-    chunked,
-    furniture,
-    load_articles,
-    parallel_workers,
-    read_aliases,
-    worker_pool,
-)
+from bot.engine.folder import article_files, chunked, load_articles, parallel_workers, read_aliases, worker_pool
+from bot.engine.furniture import assemble, furniture
+from bot.engine.knowledge import AliasGroup, Article, Fact, FactTable, Knowledge, OnDemand
 
 # Kinds of answer a fact can give, as bits of its type mask.
 TIME, NUMBER, PERSON, PLACE, STATEMENT = "time", "number", "person", "place", "statement"

@@ -12,7 +12,8 @@ import itertools
 from typing import Literal
 
 from bot.engine.answer import MetaValue
-from bot.engine.knowledge import Article, default_title
+from bot.engine.knowledge import Article
+from bot.engine.parsing import default_title
 
 __all__ = ["LABELS", "SENTENCES", "MetaField", "MetaValue", "asked_field", "sentence", "value"]
 

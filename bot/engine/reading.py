@@ -97,7 +97,8 @@ AD_MARK_START = re.compile(
     r"(?:ADVERTISEMENT|ADVERTISING|ADVERT|SPONSORED(?: CONTENT)?)\b[\s:]*|"
     r"(?:Advertisement|Advert|Sponsored content)[ \t]*\n\s*"
 )
-AD_MARK_END = re.compile(r"\s+(?:ADVERTISEMENT|ADVERTISING|ADVERT|SPONSORED(?: CONTENT)?)$")
+# The gap before a trailing marker is bounded, so a run of spaces is read in linear time.
+AD_MARK_END = re.compile(r"\s{1,20}(?:ADVERTISEMENT|ADVERTISING|ADVERT|SPONSORED(?: CONTENT)?)$")
 _CALL_WORDS = 20
 _STAFF_CREDIT = re.compile(
     r"^(?:additional reporting|reporting|editing|writing|research|compiled|produced)\s+by\b", re.IGNORECASE

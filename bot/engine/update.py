@@ -20,20 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from bot.engine import index as indexmod
+from bot.engine.folder import load_articles
+from bot.engine.furniture import REPEATED, furniture, recurs, repeated_ids, set_aside_repeated
 from bot.engine.index import FactIndex, Names, Texts, context_shares
-from bot.engine.knowledge import (
-    FACT_KINDS,
-    REPEATED,
-    Article,
-    Fact,
-    FactTable,
-    Knowledge,
-    furniture,
-    load_articles,
-    recurs,
-    repeated_ids,
-    set_aside_repeated,
-)
+from bot.engine.knowledge import FACT_KINDS, Article, Fact, FactTable, Knowledge
 
 
 def _columns(facts: Sequence[Fact], article_numbers: dict[str, int]) -> list[np.ndarray]:

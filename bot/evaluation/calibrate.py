@@ -29,8 +29,10 @@ import numpy as np
 from bot.engine import rank as rankmod
 from bot.engine.confidence import FEATURE_NAMES, Model
 from bot.engine.confidence import MODEL_FILE as CONFIDENCE_FILE
-from bot.engine.knowledge import AliasGroup, Knowledge, load_knowledge, parse_article
+from bot.engine.folder import load_knowledge
+from bot.engine.knowledge import AliasGroup, Knowledge
 from bot.engine.matcher import Matcher
+from bot.engine.parsing import parse_article
 from bot.engine.query import Query
 from bot.engine.rank import RANK_FEATURES, Candidates, RankModel
 from bot.evaluation.harness import EvalRecord, Prediction, matchers, predict, read_records, score_turns

@@ -19,8 +19,9 @@ from pydantic import BaseModel, ValidationError
 
 from bot.engine import lexicon
 from bot.engine.confidence import Model
-from bot.engine.knowledge import AliasGroup, Fact, Knowledge, KnowledgeError, parse_article
+from bot.engine.knowledge import AliasGroup, Fact, Knowledge, KnowledgeError
 from bot.engine.matcher import Matcher
+from bot.engine.parsing import parse_article
 from bot.engine.rank import RankModel
 from bot.evaluation.metrics import overlaps, percentile
 
