@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from bot.discord_app.cogs.qa.views import fact_key
+from bot.discord_app.custom_ids import fact_key
 from tests.conftest import ROOT
 from tests.support.fake_discord import APP_ID, BOT_USER, CHANNEL_ID, DM_CHANNEL_ID, FakeDiscord, Request, user
 from tests.support.process import TOKEN, BotProcess, ask, bot_env, callback_for, wait_for

@@ -9,6 +9,7 @@ that mention the bot, which are the only messages it reads.
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import contextlib
 import hashlib
@@ -29,6 +30,7 @@ import yarl
 from discord.ext import commands
 
 from bot import wiring
+from bot.discord_app.custom_ids import fact_key
 from bot.discord_app.health import INTERVAL as HEALTH_INTERVAL
 from bot.discord_app.health import write_health
 from bot.discord_app.store import OffLoopStore, open_store
@@ -93,8 +95,6 @@ async def in_daemon_thread(function: Callable[..., T], *args: object, timeout: f
 
 
 def _fact_keys(knowledge: Knowledge) -> dict[str, str]:
-    from bot.discord_app.cogs.qa.views import fact_key
-
     return {fact_key(fact.id): fact.id for fact in knowledge.facts}
 
 
@@ -187,6 +187,8 @@ class QABot(commands.AutoShardedBot):
         # loop, so the gateway's heartbeat never waits on it; one thread keeps the
         # conversations' turns in order.
         self.engine = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="qabot-engine")
+        # Questions answered since the start, by the kind of answer.
+        self.answered: collections.Counter[str] = collections.Counter()
         url = settings.database_url.get_secret_value() if settings.database_url else None
         self.store = OffLoopStore(
             open_store(
@@ -269,10 +271,7 @@ class QABot(commands.AutoShardedBot):
 
     def state(self) -> Status:
         """The bot's state for /status."""
-        from bot.discord_app.cogs.qa.cog import QA
-
-        cog = self.get_cog("QA")
-        counts = dict(cog.counts) if isinstance(cog, QA) else {}
+        counts = self.answered
         size = 0
         for suffix in ("", "-wal"):
             with contextlib.suppress(OSError):
@@ -348,11 +347,14 @@ class QABot(commands.AutoShardedBot):
         log.info("ready as %s in %d servers", self.user, len(self.guilds))
 
     async def answer(self, conversation: str, question: str) -> Answer:
-        """The next turn of ``conversation``, answered on the engine's thread."""
+        """The next turn of ``conversation``, answered on the engine's thread (and counted
+        by its kind, for /status)."""
         conversations = self.conversations  # a reload may swap it meanwhile; this turn keeps its own
-        return await asyncio.get_running_loop().run_in_executor(
+        answer = await asyncio.get_running_loop().run_in_executor(
             self.engine, conversations.answer, conversation, question
         )
+        self.answered[answer.kind] += 1
+        return answer
 
     async def close(self) -> None:
         self.engine.shutdown(wait=False, cancel_futures=True)

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import discord
 from discord import app_commands
 
+from bot.discord_app.cogs.qa.protocols import LimitsRate
+
 if TYPE_CHECKING:
     from bot.discord_app.bot import QABot
 
@@ -19,10 +21,8 @@ T = TypeVar("T")
 
 
 async def not_too_fast(interaction: discord.Interaction[QABot]) -> bool:
-    from bot.discord_app.cogs.qa.cog import QA
-
     cog = interaction.client.get_cog("QA")
-    retry_after = cog.cooldowns.hit(interaction.user.id) if isinstance(cog, QA) else 0.0
+    retry_after = cog.cooldowns.hit(interaction.user.id) if isinstance(cog, LimitsRate) else 0.0
     if retry_after:
         settings = interaction.client.settings
         raise app_commands.CommandOnCooldown(

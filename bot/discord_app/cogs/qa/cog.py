@@ -12,7 +12,6 @@ import asyncio
 import logging
 import re
 import time
-from collections import Counter
 from typing import TYPE_CHECKING
 
 import discord
@@ -54,7 +53,6 @@ class QA(commands.Cog):
         # When each user was last told to slow down: one notice per cooldown window.
         self._warned: dict[int, float] = {}
         # Questions answered and abstained on since the start, for /status.
-        self.counts: Counter[str] = Counter()
         # A message's context menu: its text asked as a question.
         self.ask_menu = app_commands.ContextMenu(name=ASK_MENU, callback=self.ask_message)
         self.ask_menu.add_check(checks.not_too_fast)
@@ -76,7 +74,6 @@ class QA(commands.Cog):
         the engine's thread."""
         question = question[: self.bot.settings.max_question_chars]
         answer = await self.bot.answer(conversation, question)
-        self.counts[answer.kind] += 1
         if answer.kind == "abstain":
             self.bot.store.record_unanswered(user_id, question, normalize(question))
         log.debug("question from %s answered as %s", user_id, answer.kind)

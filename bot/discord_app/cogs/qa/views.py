@@ -9,23 +9,17 @@ reversible whatever the length of the article id.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.discord_app.cogs.qa.protocols import ShowsFacts
+from bot.discord_app.custom_ids import fact_key
 from bot.engine.text import clip
 
 if TYPE_CHECKING:
     from bot.discord_app.bot import QABot
-
-CUSTOM_ID_LIMIT = 100
-
-
-def fact_key(fact_id: str) -> str:
-    """A short, stable key for ``fact_id`` (16 hex digits of its SHA-256)."""
-    return hashlib.sha256(fact_id.encode()).hexdigest()[:16]
 
 
 def _fact_id(interaction: discord.Interaction[Any], match: re.Match[str]) -> str:
@@ -88,10 +82,8 @@ class SuggestionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=
         return cls(_fact_id(interaction, match), getattr(item, "label", None) or "Show")
 
     async def callback(self, interaction: discord.Interaction[QABot]) -> None:  # type: ignore[override]
-        from bot.discord_app.cogs.qa.cog import QA
-
         cog = interaction.client.get_cog("QA")
-        if isinstance(cog, QA):
+        if isinstance(cog, ShowsFacts):
             await cog.show_fact(interaction, self.fact_id)
 
 
