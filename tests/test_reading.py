@@ -303,3 +303,11 @@ def test_a_call_to_follow_someone_on_a_network_is_set_aside_but_a_quote_is_not(t
         "The harbour at Marlow reopened on Monday after a month of repairs.",
         '"Follow the money," said Jo Pike, who chairs the harbour board.',
     ]
+
+
+def test_a_figure_caption_in_a_saved_page_is_a_caption_fact() -> None:
+    article, facts = read("saved-page-figure.html")
+    captions = [fact.text for fact in facts if fact.kind == "caption"]
+    assert captions == ["The Tamsin bridge was built in 1902 and carries 20,000 vehicles a day."]
+    assert article.text[facts[1].start : facts[1].end] == captions[0]
+    assert len([fact for fact in facts if fact.kind == "sentence"]) == 3

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 import sys
 import tomllib
@@ -179,11 +180,25 @@ def require_prose(facts: Sequence[Fact], name: str) -> None:
         )
 
 
+# A figure with its caption: the extractor drops figures, so each becomes a paragraph
+# labelled as a caption, which the reading stage makes a caption fact (without the label).
+_FIGURE = re.compile(r"<figure\b[^>]{0,2000}>(.{0,20000}?)</figure\s*>", re.IGNORECASE | re.DOTALL)
+_FIGCAPTION = re.compile(r"<figcaption\b[^>]{0,2000}>(.{0,5000}?)</figcaption\s*>", re.IGNORECASE | re.DOTALL)
+_ANY_TAG = re.compile(r"<[^<>]{0,2000}>")
+
+
+def _figure_as_caption(figure: re.Match[str]) -> str:
+    caption = _FIGCAPTION.search(figure.group(1))
+    text = " ".join(_ANY_TAG.sub(" ", caption.group(1)).split()) if caption else ""
+    return f"<p>Image caption, {text}</p>" if text else ""
+
+
 def read_web_page(html: str, name: str) -> tuple[str, ArticleMeta]:
     """A saved web page's main text (trafilatura) and what it says of itself: title,
     author, date, site name and address."""
     import trafilatura
 
+    html = _FIGURE.sub(_figure_as_caption, html)
     try:
         # Dates from the page's metadata and <time> elements only: the extensive search
         # reads a footer's "© 2025" as published on 1 January 2025. A date line in the
