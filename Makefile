@@ -24,9 +24,9 @@ chat: $(RUNTIME)
 	$(BIN)/python -m bot chat
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot tests benchmarks scripts
-	$(BIN)/ruff format --check bot tests benchmarks scripts
-	$(BIN)/mypy bot tests benchmarks scripts
+	$(BIN)/ruff check bot tests benchmarks scripts training
+	$(BIN)/ruff format --check bot tests benchmarks scripts training
+	$(BIN)/mypy bot tests benchmarks scripts training
 
 test: lint
 	$(BIN)/pytest -q

@@ -13,7 +13,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -24,6 +24,7 @@ from bot.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from bot.engine.conversation import Conversations
+    from bot.engine.knowledge import Knowledge
 
 T = TypeVar("T")
 
@@ -87,8 +88,18 @@ def _parser() -> argparse.ArgumentParser:
         default="hand",
         help="for --leave-one-out: keep the hand-set order of candidates, or fit one too",
     )
+    evaluate.add_argument(
+        "--read-order",
+        choices=("learned", "reader", "lexical"),
+        default="learned",
+        help="for --leave-one-out with the reader: fit how its candidates are ordered, or order them by "
+        "its logits alone, or keep the lexical order",
+    )
 
-    commands.add_parser("check", parents=[common], help="validate settings and knowledge")
+    check = commands.add_parser("check", parents=[common], help="validate settings and knowledge (or one file)")
+    check.add_argument(
+        "file", type=Path, nargs="?", metavar="FILE", help="check this file as `add` would, not adding it"
+    )
     backup = commands.add_parser(
         "backup", parents=[common], help="copy the feedback database, safely while the bot runs"
     )
@@ -113,7 +124,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(**overrides)
 
 
-def _loaded(load: Callable[[Settings], T], settings: Settings) -> T:
+def _loaded(load: Callable[[Settings], T], settings: Settings, *, quiet: bool = False) -> T:
     """``load(settings)``, given up with a KnowledgeError after ``QABOT_LOAD_TIMEOUT`` seconds."""
 
     def expired(signum: int, frame: object) -> None:
@@ -125,10 +136,55 @@ def _loaded(load: Callable[[Settings], T], settings: Settings) -> T:
     previous = signal.signal(signal.SIGALRM, expired)
     signal.setitimer(signal.ITIMER_REAL, settings.load_timeout)
     try:
-        return load(settings)
+        with _saying(lambda: _reading_message(settings.knowledge_dir), quiet=quiet):
+            return load(settings)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def _reading_message(folder: Path) -> str:
+    """What a slow load says: how many articles it reads, and where."""
+    from bot.engine.folder import file_names
+    from bot.engine.knowledge import ARTICLE_SUFFIXES
+    from bot.render import counted
+
+    try:
+        count = len(file_names(folder, ARTICLE_SUFFIXES))
+    except KnowledgeError:
+        return f"Reading the articles in {folder}..."
+    return f"Reading {counted(count, 'article')} in {folder}..."
+
+
+@contextlib.contextmanager
+def _saying(message: str | Callable[[], str], *, quiet: bool = False, after: float = 0.5) -> Iterator[None]:
+    """Say on the terminal what is happening when it takes longer than ``after`` seconds
+    (a first start on a large archive), and clear the line when it is done. Nothing is
+    said to a pipe or a file, or when ``quiet``."""
+    import threading
+
+    stream = sys.stderr
+    if quiet or stream is None or not stream.isatty():
+        yield
+        return
+    shown = threading.Event()
+
+    def say() -> None:
+        stream.write(printable(message if isinstance(message, str) else message()))
+        stream.flush()
+        shown.set()
+
+    timer = threading.Timer(after, say)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        timer.join()
+        if shown.is_set():
+            stream.write("\r\x1b[K")
+            stream.flush()
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
@@ -149,7 +205,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from bot.render import render_text
 
     settings = _settings(args)
-    matcher = _loaded(wiring.matcher_for, settings)
+    matcher = _loaded(wiring.matcher_for, settings, quiet=args.json)
     knowledge = matcher.knowledge
     questions = args.questions or (line.rstrip("\n") for line in sys.stdin)
     conversations = wiring.conversations_for(settings, matcher) if args.conversation is not None else None
@@ -221,23 +277,34 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 0
     aliases = wiring.load_knowledge(settings).aliases
     records = list(read_records(args.file))
+    reader = wiring.reader(settings)
     if args.leave_one_out:
         from bot.evaluation.calibrate import leave_one_out, questions
 
         if not args.train:
             raise SettingsError("--leave-one-out needs at least one --train FILE.jsonl to fit on")
-        train = [questions(path, aliases) for path in args.train]
+        train = [questions(path, aliases, reader) for path in args.train]
         predictions, latencies, counts = leave_one_out(
-            records, aliases, train, ranking=args.ranking, threshold=args.threshold, pooled=args.pooled
+            records,
+            aliases,
+            train,
+            ranking=args.ranking,
+            threshold=args.threshold,
+            pooled=args.pooled,
+            reader=reader,
+            read=args.read_order,
         )
         how = f"each article left out in turn, {args.ranking} ranking" + (", pooled" if args.pooled else "")
+        if reader is not None:
+            how += f", reader ({args.read_order} order)"
         print(format_scores(f"{args.file.name} ({how})", score(records, predictions, latencies)))
     else:
-        predictions, latencies = predict(records, aliases, threshold, pooled=args.pooled)
-        print(
-            format_scores(args.file.name + (" (pooled)" if args.pooled else ""), score(records, predictions, latencies))
+        predictions, latencies = predict(records, aliases, threshold, pooled=args.pooled, reader=reader)
+        name = args.file.name + (" (pooled)" if args.pooled else "") + ("" if reader else " (reader off)")
+        print(format_scores(name, score(records, predictions, latencies)))
+        counts = score_turns(
+            records, matchers(records, aliases, pooled=args.pooled, threshold=threshold, reader=reader)
         )
-        counts = score_turns(records, matchers(records, aliases, pooled=args.pooled, threshold=threshold))
     if counts[1]:
         print(format_turn_scores(turn_scores(counts)))
     if args.predictions:
@@ -247,20 +314,40 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_add(args: argparse.Namespace) -> int:
-    from bot.articles import add_article
+# The largest article `add` and `check FILE` take: what a knowledge folder does.
+_ADD_LIMIT = 5_000_000
 
-    settings = _settings(args)
-    path: Path = args.file
+
+def _file_bytes(path: Path) -> bytes:
     try:
         if not path.is_file():
             raise KnowledgeError(f"{path.resolve()}: no such file")
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise KnowledgeError(f"{path.resolve()}: cannot be read ({exc.strerror})") from None
-    limit = max(settings.article_upload_bytes, 5_000_000)  # the command line takes what a folder does
-    article_id, count = add_article(settings.knowledge_dir, path.name, data, limit=limit)
-    print(f"added {article_id} ({count} facts) to {settings.knowledge_dir.resolve()}")
+
+
+def _check_file(path: Path) -> int:
+    """``check FILE``: the file read as ``add`` reads it, and nothing added."""
+    from bot.articles import read_article
+    from bot.render import counted
+
+    article, facts = read_article(path.name, _file_bytes(path), limit=_ADD_LIMIT)
+    print(printable(f"article {article.id}: {counted(len(facts), 'fact')}, {article.citation()}"))
+    for fact in facts[:3]:
+        print(printable(f"  {fact.id}  {fact.text[:100]}"))
+    print(f"{path.name}: ok; `qabot add {path}` adds it")
+    return 0
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    from bot.articles import add_article
+    from bot.render import counted
+
+    settings = _settings(args)
+    path: Path = args.file
+    article_id, count = add_article(settings.knowledge_dir, path.name, _file_bytes(path), limit=_ADD_LIMIT)
+    print(printable(f"added {article_id} ({counted(count, 'fact')}) to {settings.knowledge_dir.resolve()}"))
     print("A running bot picks it up on /reload or SIGHUP.")
     return 0
 
@@ -334,6 +421,8 @@ def cmd_health(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from bot.render import counted
 
+    if args.file is not None:
+        return _check_file(args.file)
     settings = _settings(args)
     knowledge = _loaded(wiring.load_knowledge, settings)
     print(f"settings: ok (knowledge {settings.knowledge_dir}, threshold {wiring.threshold(settings)})")
@@ -351,6 +440,8 @@ def cmd_check(args: argparse.Namespace) -> int:
                 ),
                 file=sys.stderr,
             )
+    for first, second in _copies(knowledge):
+        print(printable(f"warning: {second} holds the same text as {first}; it is quoted once"), file=sys.stderr)
     counts = ", ".join(
         counted(len(items), noun)
         for items, noun in (
@@ -361,6 +452,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     )
     print(f"knowledge: ok ({counts})")
     return 0
+
+
+def _copies(knowledge: Knowledge) -> list[tuple[str, str]]:
+    """Pairs of articles whose texts are the same but for spacing (a file saved twice)."""
+    seen: dict[str, str] = {}
+    pairs = []
+    for article in knowledge.articles.values():
+        key = " ".join(article.text.split())
+        name = article.path or article.id
+        if key in seen:
+            pairs.append((seen[key], name))
+        else:
+            seen[key] = name
+    return pairs
 
 
 def _discord(args: argparse.Namespace, *, sync_only: bool) -> int:

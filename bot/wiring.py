@@ -7,6 +7,7 @@ this module (or the command line) loads neither numpy nor rapidfuzz.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from bot.settings import Settings
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
     from bot.engine.index import FactIndex
     from bot.engine.knowledge import Knowledge
     from bot.engine.matcher import Matcher
+    from bot.engine.reader import Reader
+
+log = logging.getLogger(__name__)
 
 
 def load_knowledge(settings: Settings) -> Knowledge:
@@ -33,13 +37,27 @@ def load_index(settings: Settings) -> FactIndex:
     return load(settings.knowledge_dir, settings.cache_dir if settings.use_cache else None)
 
 
+def reader(settings: Settings) -> Reader | None:
+    """The shipped reader, unless the setting turns it off (``QABOT_READER=off``) or this
+    install lacks its model files (then the lexical evidence decides, and a warning says so)."""
+    if not settings.reader:
+        return None
+    from bot.engine.reader import default_reader
+
+    found = default_reader()
+    if not found.available():
+        log.warning("the reader's model files are missing from %s; answering without it", found.folder)
+        return None
+    return found
+
+
 def threshold(settings: Settings) -> float:
     """The confidence needed to answer: the setting, or the model's own."""
     if settings.answer_threshold is not None:
         return settings.answer_threshold
     from bot.engine.confidence import default_model
 
-    return default_model().threshold
+    return default_model(reader=reader(settings) is not None).threshold
 
 
 def matcher_for(settings: Settings, index: FactIndex | None = None) -> Matcher:
@@ -55,6 +73,7 @@ def matcher_for(settings: Settings, index: FactIndex | None = None) -> Matcher:
         max_facts=settings.max_facts,
         max_suggestions=settings.max_suggestions,
         max_question_chars=settings.max_question_chars,
+        reader=reader(settings),
     )
 
 

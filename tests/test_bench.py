@@ -43,3 +43,7 @@ def test_benchmark_harness_runs_and_reports(tmp_path: Path) -> None:
     discord = report["discord"]
     assert discord["errors"] == discord["floor"]["errors"] == discord["shaped_floor"]["errors"] == 0
     assert "per-question time at 300 facts no slower than bm25s" in result.stdout
+    reader = report["reader"]
+    assert reader["archive_facts"] == 300 and reader["article_facts"] >= 40
+    assert reader["article"]["reader"]["p50_ms"] > reader["article"]["lexical"]["p50_ms"] > 0
+    assert "reader model load" in result.stdout

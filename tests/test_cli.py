@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -421,3 +423,54 @@ def test_importing_the_command_line_loads_no_engine() -> None:
     code = f"import sys, bot.cli; print(sorted(m for m in {heavy} if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_two_copies_of_one_article_are_named_by_check_and_quoted_once(tmp_path: Path) -> None:
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    story = "Ferry cuts\n\nThe ferry now runs twice a day. The ferry used to run four times a day.\n"
+    (knowledge / "ferry.txt").write_text(story, encoding="utf-8")
+    (knowledge / "ferry-copy.txt").write_text(story.replace(". ", ".  "), encoding="utf-8")
+    checked = run("check", cwd=tmp_path)
+    assert checked.returncode == 0
+    assert "holds the same text as" in checked.stderr and "ferry-copy.txt" in checked.stderr
+    asked = run("ask", "how often does the ferry run", cwd=tmp_path, env={"QABOT_ANSWER_THRESHOLD": "0.05"})
+    quotes = [line for line in asked.stdout.splitlines() if line.startswith("\u201c")]
+    assert quotes and len(quotes) == len(set(quotes))
+
+
+def test_check_reads_one_file_as_add_would_and_adds_nothing(tmp_path: Path) -> None:
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    (knowledge / "tram.txt").write_text("Tram line\n\nThe city approved a tram line.\n", encoding="utf-8")
+    story = tmp_path / "Ferry Cuts.txt"
+    story.write_text("Ferry cuts\n\nThe ferry now runs twice a day. It used to run four times.\n", encoding="utf-8")
+    result = run("check", str(story), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "article ferry-cuts: 2 facts, Ferry cuts" in result.stdout
+    assert sorted(path.name for path in knowledge.iterdir()) == ["tram.txt"]
+    binary = tmp_path / "photo.txt"
+    binary.write_bytes(b"\xff\xd8\xff\xe0 not text")
+    refused = run("check", str(binary), cwd=tmp_path)
+    assert refused.returncode == 2 and "not UTF-8" in refused.stderr
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_slow_load_says_what_is_happening_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot import cli
+
+    for stream, quiet, expected in (
+        (_Terminal(), False, True),
+        (io.StringIO(), False, False),
+        (_Terminal(), True, False),
+    ):
+        monkeypatch.setattr(sys, "stderr", stream)
+        with cli._saying("Reading 3,000 articles...", quiet=quiet, after=0.01):
+            time.sleep(0.2)
+        said = stream.getvalue()
+        assert ("Reading 3,000 articles..." in said) is expected
+        assert said.endswith("\r\x1b[K") is expected

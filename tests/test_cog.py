@@ -296,8 +296,12 @@ def long_knowledge(tmp_path: Path) -> Path:
     folder = tmp_path / "knowledge"
     folder.mkdir()
     article_id = "a-very-long-article-id-" + "x" * 70
-    sentence = "The harbor commission approved the new breakwater plan " + "after a long debate " * 60 + "on Monday."
-    text = "\n\n".join(f"{sentence} Item {n} of the harbor plan was approved." for n in range(4))
+    debate = "after a long debate " * 60
+    text = "\n\n".join(
+        f"The harbor commission approved part {n} of the new breakwater plan {debate}on Monday. "
+        f"Item {n} of the harbor plan was approved."
+        for n in range(4)
+    )
     (folder / f"{article_id}.txt").write_text(text, encoding="utf-8")
     (folder / f"{article_id}.meta.toml").write_text(
         f'title = "{"Harbor " * 60}"\noutlet = "{"Gazette " * 40}"\nurl = "https://example.org/{"p" * 1900}"\n',
@@ -335,7 +339,8 @@ def test_answer_embeds_stay_within_6000_characters_in_all(tmp_path: Path) -> Non
     from bot.engine.index import FactIndex
 
     folder = long_knowledge(tmp_path)
-    settings = load_settings(database_path=tmp_path / "db.sqlite3", knowledge_dir=folder)
+    # The lexical engine quotes the several near-equal facts this test needs to fill an embed.
+    settings = load_settings(database_path=tmp_path / "db.sqlite3", knowledge_dir=folder, reader=False)
     bot = QABot(settings, FactIndex.from_folder(folder))
     answer = bot.matcher.answer("What did the harbor commission approve after a long debate on Monday?")
     assert answer.answered and len(answer.facts) >= 2

@@ -161,3 +161,15 @@ def test_a_new_topic_in_lower_case_starts_a_new_topic(matcher: Matcher) -> None:
     assert is_follow_up("why?", names=matcher.index.names)
     assert not is_follow_up("is north korea mentioned", names=matcher.index.names)
     assert is_follow_up("is north korea mentioned")  # without the knowledge's names it would lean back
+
+
+def test_a_pronoun_is_read_as_the_one_the_conversation_is_about() -> None:
+    from bot.engine.conversation import resolve, subject_of
+
+    names = frozenset({"cho", "hyun", "lee"})
+    assert subject_of("Tell me about Cho Hyun", names) == "Cho Hyun"
+    assert subject_of("tell me about cho hyun", names) == "cho hyun"
+    assert subject_of("What did Ishiba and Lee agree?", names) == ""  # two: "he" would be a guess
+    assert resolve("when did he take office?", "Cho Hyun") == "when did Cho Hyun take office?"
+    assert resolve("what did her company say", "Ann Lowe") == "what did Ann Lowe's company say"
+    assert resolve("why?", "Ann Lowe") == ""

@@ -2,9 +2,11 @@
 
 The confidence is a logistic model over named :class:`Features` of the best fact's
 evidence: coverage, words the knowledge has never heard of, answer type, numbers,
-negations, opposites, replaced words. Its coefficients and the threshold chosen with
-them are data (``confidence.json`` beside this module), written by
-``bot.evaluation.calibrate``; refit after changing a feature. Two checks can hold the
+negations, opposites, replaced words, and the reader's logit when it read the fact. Its
+coefficients and the threshold chosen with them are data, written by
+``bot.evaluation.calibrate``: ``confidence.json`` (fit with the reader, and holding the
+order of the reader's candidates) and ``confidence-lexical.json`` (for
+``QABOT_READER=off``); refit after changing a feature. Two checks can hold the
 confidence below the threshold whatever the model says: the names found but none of the
 ask covered (:func:`asks_what_no_fact_knows`), and "What did X say?" without X next to
 a word of speech (:meth:`Evidence.reports_speaker`).
@@ -27,8 +29,13 @@ from bot.engine import text as textmod
 from bot.engine.index import NUMBER_WORDS, SPEECH_WORDS, STATEMENT, TYPE_BITS, FactIndex
 from bot.engine.query import SPEECH_ASKS, Query, negation_scope
 from bot.engine.rank import Ranked, read_coefficients
+from bot.engine.reader import ReadOrder
 
 MODEL_FILE = Path(__file__).with_name("confidence.json")
+# The model for answering with the lexical evidence alone (``QABOT_READER=off``).
+LEXICAL_MODEL_FILE = Path(__file__).with_name("confidence-lexical.json")
+# Reader logits are clipped to this and divided by it, so that they lie in [-1, 1].
+_LOGIT_SCALE = 12.0
 
 # Questions with this many terms or more count as long (see Features.long).
 _LONG_QUESTION_TERMS = 5
@@ -78,6 +85,12 @@ class Features:
     long_unknown_share: float
     long_max_missing_known: float
     long_margin: float
+    # The reader's view (``bot.engine.reader``), all 0 when it did not read: its logit for
+    # the fact, that logit's lead over the best other candidate's, and its probability.
+    read: float = 0.0
+    reader_logit: float = 0.0
+    reader_lead: float = 0.0
+    reader_probability: float = 0.0
 
     def values(self) -> tuple[float, ...]:
         return tuple(getattr(self, name) for name in FEATURE_NAMES)
@@ -88,12 +101,14 @@ FEATURE_NAMES = tuple(item.name for item in dataclasses.fields(Features))
 
 class Model(NamedTuple):
     """The logistic model's coefficients (in :data:`FEATURE_NAMES` order), the threshold
-    chosen with them, and the order of the candidates they were fit with ("hand" or
-    "learned", see ``bot.engine.rank``)."""
+    chosen with them, the order of the candidates they were fit with ("hand" or
+    "learned", see ``bot.engine.rank``) and, for a model fit with the reader, how the
+    reader's candidates are put in order (:class:`bot.engine.reader.ReadOrder`)."""
 
     coefficients: tuple[float, ...]
     threshold: float
     ranking: str = "hand"
+    read_order: ReadOrder | None = None
 
     def probability(self, features: Features) -> float:
         z = sum(c * f for c, f in zip(self.coefficients, features.values(), strict=True))
@@ -105,14 +120,16 @@ class Model(NamedTuple):
             "coefficients": [round(value, 4) for value in self.coefficients],
             "threshold": self.threshold,
             "ranking": self.ranking,
+            **({"read_order": self.read_order.to_dict()} if self.read_order is not None else {}),
         }
         return json.dumps(data, indent=2) + "\n"
 
 
 @functools.cache
-def default_model() -> Model:
-    """The model shipped beside this module."""
-    return read_model(MODEL_FILE)
+def default_model(reader: bool = False) -> Model:
+    """The model shipped beside this module: the one fit with the reader, or the one for
+    the lexical evidence alone."""
+    return read_model(MODEL_FILE if reader else LEXICAL_MODEL_FILE)
 
 
 def read_model(path: Path) -> Model:
@@ -120,7 +137,8 @@ def read_model(path: Path) -> Model:
     ranking = data.get("ranking", "hand")
     if ranking not in ("hand", "learned"):
         raise RuntimeError(f"{path}: unknown ranking {ranking!r}")
-    return Model(coefficients, float(data["threshold"]), ranking)
+    order = data.get("read_order")
+    return Model(coefficients, float(data["threshold"]), ranking, ReadOrder.from_dict(order) if order else None)
 
 
 class FactProfile(NamedTuple):
@@ -180,8 +198,9 @@ class Evidence:
         """The question asks for a kind of answer (a time, a number ...) the fact cannot give."""
         return query.qtype is not None and not self.index.types[number] & TYPE_BITS[query.qtype]
 
-    def features(self, query: Query, ranked: Sequence[Ranked], position: int) -> Features:
-        """The evidence that ``ranked[position]`` answers ``query``."""
+    def features(self, query: Query, ranked: Sequence[Ranked], position: int, logits: Sequence[float] = ()) -> Features:
+        """The evidence that ``ranked[position]`` answers ``query``; ``logits`` are the
+        reader's for the first candidates, in the same order, when it read them."""
         score, coverage, number, strengths = ranked[position]
         fact = self.profile(number)
         ceiling = lexicon.ZIPF_CEILING
@@ -229,6 +248,7 @@ class Evidence:
             long_unknown_share=long * unknown,
             long_max_missing_known=long * max_missing_known,
             long_margin=long * margin,
+            **_reader_features(logits, position),
         )
 
     def asks_unknown(self, query: Query, strengths: tuple[float, ...], number: int) -> bool:
@@ -275,6 +295,21 @@ def asks_what_no_fact_knows(
         and not any(hit for _, hit in rest)
         and (type_miss or any(not item.known and item.weight >= _UNKNOWN_ASK_WEIGHT for item, _ in rest))
     )
+
+
+def _reader_features(logits: Sequence[float], position: int) -> dict[str, float]:
+    if position >= len(logits):
+        return {}
+    own = max(-_LOGIT_SCALE, min(_LOGIT_SCALE, float(logits[position])))
+    others = [float(value) for place, value in enumerate(logits) if place != position]
+    lead = own - max(others) if others else _LOGIT_SCALE
+    lead = max(-_LOGIT_SCALE, min(_LOGIT_SCALE, lead))
+    return {
+        "read": 1.0,
+        "reader_logit": own / _LOGIT_SCALE,
+        "reader_lead": lead / _LOGIT_SCALE,
+        "reader_probability": 1.0 / (1.0 + math.exp(-own)),
+    }
 
 
 def _negation_clash(query: Query, fact: FactProfile) -> bool:

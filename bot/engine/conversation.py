@@ -12,6 +12,7 @@ used limit on how many conversations are held.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ class Turn:
     at: float
     names: tuple[str, ...] = ()  # the names in the fact that answered, if any
     article_id: str | None = None  # the article the answer came from, if any
+    subject: str = ""  # the one person or thing the question named (or a pronoun stood for)
 
 
 @dataclass
@@ -105,6 +107,45 @@ def carried_words(
     return topic + carried
 
 
+# Pronouns that stand for one person or thing named before, and what replaces them
+# ("his" -> "Cho Hyun's").
+_SINGULAR = {"he": "", "she": "", "him": "", "it": "", "his": "'s", "its": "'s", "her": None}
+_WORD_SPAN = re.compile(r"[^\W_][\w'\u2019-]*")
+
+
+def subject_of(question: str, names: frozenset[str]) -> str:
+    """The one name a question gives (a run of words its writer capitalized after the
+    first, or that the knowledge writes as names), or "" when it gives none or several."""
+    runs: list[list[str]] = []
+    last = -2
+    for number, found in enumerate(_WORD_SPAN.finditer(question)):
+        word = found.group()
+        named = (number > 0 and word[0].isupper()) or word.casefold() in names
+        if named and word.casefold() not in textmod.STOPWORDS:
+            if number == last + 1:
+                runs[-1].append(word)
+            else:
+                runs.append([word])
+            last = number
+    distinct = {" ".join(run) for run in runs}
+    return distinct.pop() if len(distinct) == 1 else ""
+
+
+def resolve(question: str, subject: str) -> str:
+    """``question`` with its first singular pronoun replaced by ``subject`` ("when did he
+    take office?" -> "when did Cho Hyun take office?"), or "" when it has none."""
+    if not subject:
+        return ""
+    for found in _WORD_SPAN.finditer(question):
+        word = found.group().casefold()
+        if word in _SINGULAR:
+            ending = _SINGULAR[word]
+            if ending is None:  # "her": possessive before a word ("her company"), else the person
+                ending = "'s" if re.match(r"\s+[^\W\d_]", question[found.end() :]) else ""
+            return f"{question[: found.start()]}{subject}{ending}{question[found.end() :]}"
+    return ""
+
+
 def names_in(text: str) -> tuple[str, ...]:
     """The names a sentence mentions (capitalized words after the first), each once."""
     return tuple(dict.fromkeys(textmod.capitalized(text)))
@@ -155,25 +196,35 @@ class Conversations:
         if about is not None:
             return about
         asked = tokens
+        subject = subject_of(question, matcher.index.names)
         if is_continuation(tokens) and (previous is None or not previous.fact_ids):
             # "And then?" after nothing, or after a question the article could not answer.
             answer = Answer(question=question, kind="abstain", confidence=0.0, facts=[], candidates=[], suggestions=[])
         elif previous is not None and is_follow_up(question, tokens, matcher.index.names):
             carried = carried_words(question, tokens, previous, matcher.index.names)
             query = matcher.analyse(question, tokens, carried)
+            query.leans_on = previous.question
+            # The reader reads "he" as the one the conversation is about, when it knows:
+            # the one the earlier question named. (Also asking that the earlier answer
+            # name them too was measured: news-dev's follow-ups 16 of 36 right against 18.)
+            query.resolved = resolve(question, previous.subject)
+            subject = subject or previous.subject  # "why?" goes on about the same one
             asked = query.tokens  # the topic carries on to the next turn either way
             # "And then?" asks for more: facts already quoted in this conversation are
             # passed over. Other follow-ups may well want the same fact again ("why?").
             given = frozenset(turn.fact_ids[0] for turn in conversation.turns if turn.fact_ids)
             answer = matcher.decide(query, exclude=given if is_continuation(tokens) else frozenset())
             if not answer.answered:
-                answer = matcher.decide(matcher.analyse(question, tokens))
+                alone = matcher.analyse(question, tokens)
+                # Matched on its own words, but the reader still knows whom "he" means.
+                alone.leans_on, alone.resolved = query.leans_on, query.resolved
+                answer = matcher.decide(alone)
         else:
             answer = matcher.decide(matcher.analyse(question, tokens))
         facts = tuple(item.fact.id for item in answer.facts)
         names = names_in(answer.facts[0].fact.text) if answer.facts else ()
         article_id = answer.facts[0].fact.article_id if answer.facts else None
-        conversation.turns.append(Turn(question, asked, facts, now, names, article_id))
+        conversation.turns.append(Turn(question, asked, facts, now, names, article_id, subject))
         while len(conversation.turns) > self.turns:
             conversation.turns.popleft()
         return answer

@@ -1,8 +1,9 @@
 """The matcher: a question in, an :class:`Answer` out (quote, abstain, or small talk).
 
 It wires the engine's steps for one knowledge base: ``query`` analyses the question,
-``rank`` orders the candidate facts, ``confidence`` says how likely the best one
-answers. At or above the threshold it answers, adding further facts that score close to
+``rank`` orders the candidate facts, the ``reader`` (when there is one) reads the first
+few beside the question and puts them in a new order, ``confidence`` says how likely the
+best one answers. At or above the threshold it answers, adding further facts that score close to
 the best; below it, it abstains and offers the nearest facts as suggestions. It also
 recognises greetings and requests for help, and completes partly typed questions.
 """
@@ -21,6 +22,7 @@ from bot.engine.index import FactIndex
 from bot.engine.knowledge import Fact, Knowledge
 from bot.engine.query import Analyser, Query
 from bot.engine.rank import Ranked, RankModel, rank, rank_model_for
+from bot.engine.reader import READER_ALONE, Reader, passage, reader_question
 
 # Ranked facts an answer lists whatever its decision (for evaluation and `ask --json`).
 _CANDIDATES = 5
@@ -30,6 +32,8 @@ _SUGGESTION_COVERAGE = 0.25
 _COMPLETION_CUTOFF = 60.0
 # Facts beyond the first are quoted only when they score this close to the best one.
 _MULTI_RATIO = 0.85
+# ... or, when the reader read them, when its logit is this close to the best one's.
+_MULTI_LOGIT_GAP = 1.0
 
 _GREETINGS = frozenset("hi hello hey hiya howdy greetings yo morning evening afternoon ok okay good day".split())
 _THANKS = frozenset("thanks thank thx ty tnx thankyou cheers ta appreciate appreciated".split())
@@ -76,9 +80,12 @@ class Matcher:
         rank_model: RankModel | None = None,
         max_question_chars: int = 500,
         index: FactIndex | None = None,
+        reader: Reader | None = None,
     ) -> None:
         self.knowledge = knowledge
-        self.model = model or default_model()
+        self.reader = reader
+        self.model = model or default_model(reader=reader is not None)
+        self.read_order = self.model.read_order or READER_ALONE
         self.rank_model = rank_model or rank_model_for(self.model.ranking)
         self.threshold = self.model.threshold if threshold is None else threshold
         self.max_facts = max_facts
@@ -94,6 +101,26 @@ class Matcher:
 
     def rank(self, query: Query) -> list[Ranked]:
         return rank(self.index, query, self.rank_model) if query.terms else []
+
+    def passage(self, number: int) -> str:
+        """What the reader reads of fact ``number``: the fact, its article's headline and
+        the sentence before it in the same article."""
+        fact = self.facts[number]
+        before = self.facts[number - 1] if number > 0 else None
+        previous = before.text if before is not None and before.article_id == fact.article_id else ""
+        return passage(fact.text, self.knowledge.articles[fact.article_id].title, previous)
+
+    def read(self, query: Query, ranked: list[Ranked]) -> tuple[list[Ranked], list[float]]:
+        """The lexical order's first candidates read by the reader and put in the read
+        order, the rest after them; and the reader's logits for the first ones, in the new
+        order. Without a reader, ``ranked`` as it is and no logits."""
+        if self.reader is None or not ranked:
+            return ranked, []
+        top = ranked[: self.read_order.candidates]
+        logits = self.reader.scores(reader_question(query), [self.passage(row.fact_index) for row in top])
+        scores = self.read_order.scores(logits, [row.score for row in top])
+        order = sorted(range(len(top)), key=lambda place: -scores[place])
+        return [top[place] for place in order] + ranked[len(top) :], [float(logits[place]) for place in order]
 
     def answer(self, question: str) -> Answer:
         """Answer one question on its own."""
@@ -134,8 +161,8 @@ class Matcher:
             question=question, kind="meta", confidence=1.0, facts=[], candidates=[], suggestions=[], meta=value
         )
 
-    def confidence(self, query: Query, ranked: list[Ranked], position: int) -> float:
-        return self.model.probability(self.evidence.features(query, ranked, position))
+    def confidence(self, query: Query, ranked: list[Ranked], position: int, logits: list[float]) -> float:
+        return self.model.probability(self.evidence.features(query, ranked, position, logits))
 
     def decide(self, query: Query, *, exclude: frozenset[str] = frozenset()) -> Answer:
         """Answer ``query``, or abstain; facts whose ids are in ``exclude`` are passed over."""
@@ -143,6 +170,7 @@ class Matcher:
         ranked = self.rank(query)
         if exclude:
             ranked = [row for row in ranked if self.facts[row.fact_index].id not in exclude]
+        ranked, logits = self.read(query, ranked)
         if not ranked:
             return Answer(question=question, kind="abstain", confidence=0.0, facts=[], candidates=[], suggestions=[])
         candidates = [
@@ -151,7 +179,7 @@ class Matcher:
             for row in ranked[:_CANDIDATES]
         ]
         best_score, best_index = ranked[0].score, ranked[0].fact_index
-        features = self.evidence.features(query, ranked, 0)
+        features = self.evidence.features(query, ranked, 0, logits)
         confidence = self.model.probability(features)
         # Two checks on top of the model (each also one of its features). The first
         # abstains on more of squad2-dev's unanswerable questions than it loses answerable
@@ -172,11 +200,19 @@ class Matcher:
             )
         chosen = [ScoredFact(fact=self.facts[best_index], score=confidence)]
         for position, (score, _, index, _) in enumerate(ranked[1:], start=1):
-            if len(chosen) >= self.max_facts or score < best_score * _MULTI_RATIO:
+            if len(chosen) >= self.max_facts:
+                break
+            if logits:
+                # The reader read it as answering nearly as strongly as the best.
+                if position >= len(logits) or logits[position] < logits[0] - _MULTI_LOGIT_GAP:
+                    break
+            elif score < best_score * _MULTI_RATIO:
                 break
             if self.facts[index].kind == "caption":
                 continue  # a photo caption answers when it is the best fact, not as an extra
-            other = self.confidence(query, ranked, position)
+            if any(item.fact.norm == self.facts[index].norm for item in chosen):
+                continue  # the same sentence in a copy of the article: quoted once
+            other = self.confidence(query, ranked, position, logits)
             if other >= self.threshold:
                 chosen.append(ScoredFact(fact=self.facts[index], score=other))
         return Answer(

@@ -110,6 +110,9 @@ class Query:
     negated: bool
     scope: tuple[frozenset[str], frozenset[str]]  # (every content term, those a negation governs)
     forms: frozenset[str]  # the words and their lemmas
+    carried: tuple[str, ...] = ()  # words a follow-up carries over from the turn before
+    leans_on: str = ""  # the earlier question a follow-up leans on, as its user wrote it
+    resolved: str = ""  # the follow-up with its pronoun replaced by the name it stands for
 
 
 def negation_scope(tokens: list[textmod.Token]) -> tuple[frozenset[str], frozenset[str]]:
@@ -209,6 +212,7 @@ class Analyser:
             negated=bool(textmod.NEGATIONS.intersection(words)),
             scope=negation_scope(tokens),
             forms=frozenset(words) | frozenset(lemmas),
+            carried=tuple(carried),
         )
 
     def _expand(self, word: str, term: str) -> Term:

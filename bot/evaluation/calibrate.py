@@ -27,14 +27,24 @@ from typing import NamedTuple
 import numpy as np
 
 from bot.engine import rank as rankmod
-from bot.engine.confidence import FEATURE_NAMES, Model
+from bot.engine.confidence import FEATURE_NAMES, LEXICAL_MODEL_FILE, Model
 from bot.engine.confidence import MODEL_FILE as CONFIDENCE_FILE
 from bot.engine.folder import load_knowledge
 from bot.engine.knowledge import AliasGroup, Knowledge
 from bot.engine.matcher import Matcher
 from bot.engine.parsing import parse_article
 from bot.engine.query import Query
-from bot.engine.rank import RANK_FEATURES, Candidates, RankModel
+from bot.engine.rank import RANK_FEATURES, Candidates, Ranked, RankModel
+from bot.engine.reader import (
+    ORDER_FEATURES,
+    READ_CANDIDATES,
+    READER_ALONE,
+    Reader,
+    ReadOrder,
+    default_reader,
+    order_features,
+    reader_question,
+)
 from bot.evaluation.harness import EvalRecord, Prediction, matchers, predict, read_records, score_turns
 from bot.evaluation.metrics import overlaps
 
@@ -49,13 +59,37 @@ class Asked(NamedTuple):
     gold: np.ndarray
     answerable: bool
     record: int
+    # The reader, and its logits by fact number as far as it has read (each fact is read
+    # once, whatever order and fit asks for it); None without a reader.
+    reader: Reader | None = None
+    read: dict[int, float] | None = None
+
+    def read_top(self, ranked: Sequence[Ranked]) -> tuple[list[Ranked], np.ndarray, np.ndarray]:
+        """The first candidates of ``ranked`` that the reader reads, its logits for them,
+        and which of them answer."""
+        assert self.reader is not None and self.read is not None and self.found is not None
+        top = list(ranked[:READ_CANDIDATES])
+        missing = [row.fact_index for row in top if row.fact_index not in self.read]
+        if missing:
+            scores = self.reader.scores(
+                reader_question(self.query),
+                [self.matcher.passage(number) for number in missing],
+            )
+            self.read.update(zip(missing, (float(value) for value in scores), strict=True))
+        places = {index: place for place, index in enumerate(self.found.fact_indices)}
+        logits = np.array([self.read[row.fact_index] for row in top])
+        gold = np.array([bool(self.gold[places[row.fact_index]]) for row in top], dtype=bool)
+        return top, logits, gold
 
 
 Sample = tuple[list[float], int, int, bool]  # confidence features, label, record number, answerable
 
 
-def record_questions(record: EvalRecord, number: int, aliases: tuple[AliasGroup, ...]) -> list[Asked]:
-    """Every question of one record, ready for fitting."""
+def record_questions(
+    record: EvalRecord, number: int, aliases: tuple[AliasGroup, ...], reader: Reader | None = None
+) -> list[Asked]:
+    """Every question of one record, ready for fitting; with ``reader``, its logits for
+    each question's first candidates (read once: every fit reuses them)."""
     article, facts = parse_article(record.id, record.context)
     knowledge = Knowledge(articles={article.id: article}, facts=tuple(facts), aliases=aliases)
     # Models that know nothing yet: the features and candidates do not depend on them.
@@ -74,14 +108,20 @@ def record_questions(record: EvalRecord, number: int, aliases: tuple[AliasGroup,
                 ],
                 dtype=bool,
             )
-        rows.append(Asked(matcher, query, found, gold, bool(question.answerable), number))
+        row = Asked(matcher, query, found, gold, bool(question.answerable), number)
+        if reader is not None and found is not None:
+            row = row._replace(reader=reader, read={})
+            row.read_top(rankmod.order(found, rankmod.HAND_ORDER))  # the shipped order's, read now
+        rows.append(row)
     return rows
 
 
-def questions(path: Path, aliases: tuple[AliasGroup, ...]) -> list[Asked]:
+def questions(path: Path, aliases: tuple[AliasGroup, ...], reader: Reader | None = None) -> list[Asked]:
     """Every question of a benchmark file, ready for fitting."""
     return [
-        row for number, record in enumerate(read_records(path)) for row in record_questions(record, number, aliases)
+        row
+        for number, record in enumerate(read_records(path))
+        for row in record_questions(record, number, aliases, reader)
     ]
 
 
@@ -95,10 +135,36 @@ def fit_rank(groups: Sequence[Sequence[Asked]], *, l2: float = 0.003, steps: int
         for row in usable:
             assert row.found is not None
             items.append((row.found.features, row.gold, 1.0 / len(usable)))
-    width = len(RANK_FEATURES)
+    return RankModel(tuple(conditional_logit(items, len(RANK_FEATURES), l2, steps).tolist()))
+
+
+def fit_read_order(
+    groups: Sequence[Sequence[Asked]], rank_model: RankModel, *, l2: float = 0.003, steps: int = 30
+) -> ReadOrder:
+    """How to order the candidates the reader read (the first of ``rank_model``'s order):
+    a conditional logit over :data:`bot.engine.reader.ORDER_FEATURES` of the answerable
+    questions whose answer is among them; each group weighs the same."""
+    items: list[tuple[np.ndarray, np.ndarray, float]] = []
+    for group in groups:
+        read = []
+        for row in group:
+            if row.answerable and row.reader is not None and row.found is not None:
+                top, logits, gold = row.read_top(rankmod.order(row.found, rank_model))
+                if gold.any():
+                    read.append((order_features(logits, [item.score for item in top]), gold))
+        items += [(features, gold, 1.0 / len(read)) for features, gold in read]
+    coef = conditional_logit(items, len(ORDER_FEATURES), l2, steps)
+    return ReadOrder(tuple(float(value) for value in coef), READ_CANDIDATES)
+
+
+def conditional_logit(
+    items: Sequence[tuple[np.ndarray, np.ndarray, float]], width: int, l2: float, steps: int
+) -> np.ndarray:
+    """Coefficients that make the gold candidates of each item (features, gold mask,
+    weight) likely among its candidates: L2, Fisher scoring."""
     coef = np.zeros(width)
     if not items:
-        return RankModel(tuple(coef.tolist()))
+        return coef
 
     def objective(values: np.ndarray) -> float:
         total = 0.0
@@ -136,12 +202,12 @@ def fit_rank(groups: Sequence[Sequence[Asked]], *, l2: float = 0.003, steps: int
         coef, gain, current = trial, value - current, value
         if gain < 1e-9:
             break
-    return RankModel(tuple(float(value) for value in coef))
+    return coef
 
 
-def samples(rows: Iterable[Asked], rank_model: RankModel) -> list[Sample]:
+def samples(rows: Iterable[Asked], rank_model: RankModel, read_order: ReadOrder | None = None) -> list[Sample]:
     """(confidence features, label, record number, answerable) of each question, its
-    candidates put in ``rank_model``'s order."""
+    candidates put in ``rank_model``'s order, then the read ones in ``read_order``'s."""
     found: list[Sample] = []
     blank = [1.0] + [0.0] * (len(FEATURE_NAMES) - 1)
     for row in rows:
@@ -149,9 +215,16 @@ def samples(rows: Iterable[Asked], rank_model: RankModel) -> list[Sample]:
             found.append((blank, 0, row.record, row.answerable))
             continue
         ranked = rankmod.order(row.found, rank_model)
+        logits: list[float] = []
+        if read_order is not None and row.reader is not None:
+            top, read, _ = row.read_top(ranked)
+            scores = read_order.scores(read, [item.score for item in top])
+            order = sorted(range(len(top)), key=lambda place: -scores[place])
+            ranked = [top[place] for place in order] + ranked[len(top) :]
+            logits = [float(read[place]) for place in order]
         best = row.found.fact_indices.index(ranked[0].fact_index)
         label = int(row.answerable and bool(row.gold[best]))
-        features = row.matcher.evidence.features(row.query, ranked, 0)
+        features = row.matcher.evidence.features(row.query, ranked, 0, logits)
         found.append((list(features.values()), label, row.record, row.answerable))
     return found
 
@@ -206,18 +279,28 @@ def fit_models(
     *,
     ranking: str = "hand",
     threshold: float | None = None,
+    read: str = "learned",
     l2: float = 0.001,
     steps: int = 50,
 ) -> tuple[RankModel, Model]:
     """The ranking model (learned, or the hand-set order) and the confidence model fit
     on ``groups`` (each weighing the same); the threshold, unless given, is the best
-    balanced accuracy on them."""
+    balanced accuracy on them. When the groups were read by the reader, the read order
+    too: ``read`` "learned" (fit here), "reader" (its logits alone) or "lexical" (the
+    lexical order kept, the logits only informing the confidence)."""
     rank_model = fit_rank(groups) if ranking == "learned" else rankmod.HAND_ORDER
-    found = [samples(group, rank_model) for group in groups if group]
+    read_order: ReadOrder | None = None
+    if any(row.reader is not None for group in groups for row in group):
+        read_order = {
+            "learned": lambda: fit_read_order(groups, rank_model),
+            "reader": lambda: READER_ALONE,
+            "lexical": lambda: ReadOrder((0.0,) * len(ORDER_FEATURES), READ_CANDIDATES),
+        }[read]()
+    found = [samples(group, rank_model, read_order) for group in groups if group]
     coef = fit([row for group in found for row in weighted(group, 1.0)], l2, steps)
     if threshold is None:
         threshold = best_threshold(found, coef)
-    return rank_model, Model(tuple(coef), threshold, ranking)
+    return rank_model, Model(tuple(coef), threshold, ranking, read_order)
 
 
 def leave_one_out(
@@ -228,26 +311,41 @@ def leave_one_out(
     ranking: str = "hand",
     threshold: float | None = None,
     pooled: bool = False,
+    reader: Reader | None = None,
+    read: str = "learned",
 ) -> tuple[list[Prediction], list[float], tuple[int, int, int, int]]:
     """Each record scored by models fit on the ``train`` groups (a file each) and the
     other records only: what an
     article the models never saw gets. The threshold too is chosen on those, unless
     given. Returns the predictions, latencies and conversation turn counts (see
     ``harness.score_turns``) of all the folds."""
-    per_record = {record.id: record_questions(record, number, aliases) for number, record in enumerate(records)}
+    per_record = {record.id: record_questions(record, number, aliases, reader) for number, record in enumerate(records)}
     predictions: list[Prediction] = []
     latencies: list[float] = []
     counts = [0, 0, 0, 0]
     for record in records:
         others = [row for other, rows in per_record.items() if other != record.id for row in rows]
-        rank_model, model = fit_models([*train, others], ranking=ranking, threshold=threshold)
+        rank_model, model = fit_models([*train, others], ranking=ranking, threshold=threshold, read=read)
         found, took = predict(
-            records, aliases, model.threshold, pooled=pooled, model=model, rank_model=rank_model, only={record.id}
+            records,
+            aliases,
+            model.threshold,
+            pooled=pooled,
+            model=model,
+            rank_model=rank_model,
+            only={record.id},
+            reader=reader,
         )
         predictions += found
         latencies += took
         by_record = matchers(
-            records, aliases, pooled=pooled, threshold=model.threshold, model=model, rank_model=rank_model
+            records,
+            aliases,
+            pooled=pooled,
+            threshold=model.threshold,
+            model=model,
+            rank_model=rank_model,
+            reader=reader,
         )
         for place, value in enumerate(score_turns(records, by_record, only={record.id})):
             counts[place] += value
@@ -263,14 +361,24 @@ def main() -> None:
     parser.add_argument(
         "--ranking", choices=("hand", "learned"), default="hand", help="fit the ranking model too (learned)"
     )
+    parser.add_argument(
+        "--lexical", action="store_true", help="fit the model for answering without the reader (QABOT_READER=off)"
+    )
+    parser.add_argument(
+        "--read-order",
+        choices=("learned", "reader", "lexical"),
+        default="learned",
+        help="how the reader's candidates are ordered (default: fit)",
+    )
     args = parser.parse_args()
+    reader = None if args.lexical else default_reader()
     weights = {Path(k).name: int(v) for k, v in (item.split("=") for item in args.weight)}
     aliases = load_knowledge(Path("knowledge")).aliases
     groups = []
     for path in args.files:
-        found = questions(path, aliases)
+        found = questions(path, aliases, reader)
         groups += [found] * weights.get(path.name, 1)
-    rank_model, model = fit_models(groups, ranking=args.ranking, threshold=args.threshold)
+    rank_model, model = fit_models(groups, ranking=args.ranking, threshold=args.threshold, read=args.read_order)
     print(f"ranking model ({args.ranking}):")
     for name, value in zip(RANK_FEATURES, rank_model.coefficients, strict=True):
         print(f"  {name:24s} {value:8.3f}")
@@ -278,12 +386,17 @@ def main() -> None:
     for name, value in zip(FEATURE_NAMES, model.coefficients, strict=True):
         print(f"  {name:24s} {value:8.3f}")
     print(f"  threshold                {model.threshold:8.2f}")
+    if model.read_order is not None:
+        print("read order:")
+        for name, value in zip(ORDER_FEATURES, model.read_order.coefficients, strict=True):
+            print(f"  {name:24s} {value:8.3f}")
     if args.write:
         if args.ranking == "learned":
             rankmod.MODEL_FILE.write_text(rank_model.to_json(), encoding="utf-8")
             print(f"wrote {rankmod.MODEL_FILE}")
-        CONFIDENCE_FILE.write_text(model.to_json(), encoding="utf-8")
-        print(f"wrote {CONFIDENCE_FILE}")
+        target = LEXICAL_MODEL_FILE if args.lexical else CONFIDENCE_FILE
+        target.write_text(model.to_json(), encoding="utf-8")
+        print(f"wrote {target}")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from bot.engine.knowledge import AliasGroup, Fact, Knowledge, KnowledgeError
 from bot.engine.matcher import Matcher
 from bot.engine.parsing import parse_article
 from bot.engine.rank import RankModel
+from bot.engine.reader import Reader
 from bot.evaluation.metrics import overlaps, percentile
 
 
@@ -195,6 +196,7 @@ def predict(
     model: Model | None = None,
     rank_model: RankModel | None = None,
     only: set[str] | None = None,
+    reader: Reader | None = None,
 ) -> tuple[list[Prediction], list[float]]:
     """Answer every question (of the records in ``only``, when given); the answers in the
     records are never read here."""
@@ -202,7 +204,11 @@ def predict(
     predictions: list[Prediction] = []
     latencies: list[float] = []
     lexicon.warm()  # latency is per question, not the one-off loading of word tables
-    by_record = matchers(records, aliases, pooled=pooled, threshold=threshold, model=model, rank_model=rank_model)
+    by_record = matchers(
+        records, aliases, pooled=pooled, threshold=threshold, model=model, rank_model=rank_model, reader=reader
+    )
+    if reader is not None:
+        reader.load()  # latency is per question, not the one-off loading of the model
     for record in records:
         if only is not None and record.id not in only:
             continue
