@@ -305,8 +305,14 @@ def test_a_call_to_follow_someone_on_a_network_is_set_aside_but_a_quote_is_not(t
     ]
 
 
-def test_a_figure_caption_in_a_saved_page_is_a_caption_fact() -> None:
-    article, facts = read("saved-page-figure.html")
+def test_a_figure_caption_in_a_saved_page_is_a_caption_fact(tmp_path: Path) -> None:
+    figure = (
+        '<figure><img src="bridge.jpg" alt="The bridge"><figcaption>The Tamsin bridge was built in 1902 '
+        "and carries 20,000 vehicles a day.</figcaption></figure>\n<p>Engineer Raj Patel"
+    )
+    page = (READING / "saved-page.html").read_text(encoding="utf-8").replace("<p>Engineer Raj Patel", figure, 1)
+    (tmp_path / "saved-page-figure.html").write_text(page, encoding="utf-8")
+    article, facts = _load_article(tmp_path / "saved-page-figure.html")
     captions = [fact.text for fact in facts if fact.kind == "caption"]
     assert captions == ["The Tamsin bridge was built in 1902 and carries 20,000 vehicles a day."]
     assert article.text[facts[1].start : facts[1].end] == captions[0]
