@@ -153,3 +153,12 @@ def test_the_training_script_runs_a_few_steps_and_exports(tmp_path: Path) -> Non
     assert report["step"] == 2
     assert (out / "reader.onnx").stat().st_size < 26_000_000
     assert Reader(out).scores("Who opened the bakery?", ["Maria Lopez opened the bakery."]).shape == (1,)
+
+
+def test_a_damaged_model_file_is_a_one_line_knowledge_error(tmp_path: Path) -> None:
+    from bot.engine.errors import KnowledgeError
+
+    (tmp_path / "reader.onnx").write_bytes(b"not a model")
+    (tmp_path / "tokenizer.json").write_bytes((MODEL_DIR / "tokenizer.json").read_bytes())
+    with pytest.raises(KnowledgeError, match="cannot load the reader"):
+        Reader(tmp_path).scores("Who?", ["Someone."])

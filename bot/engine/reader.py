@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from bot.engine.errors import KnowledgeError
 from bot.engine.text import printable
 
 if TYPE_CHECKING:
@@ -142,8 +143,9 @@ def order_features(logits: np.ndarray, lexical: Sequence[float]) -> np.ndarray:
     return np.column_stack([np.asarray(logits, dtype=np.float64), scores / best, top])
 
 
-class ReaderError(Exception):
-    """The reader's model files are missing or unreadable."""
+class ReaderError(KnowledgeError):
+    """The reader's model files are missing or unreadable: like broken knowledge, one line
+    on every surface (exit code 2 on the command line)."""
 
 
 class Reader:
